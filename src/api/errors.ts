@@ -1,0 +1,46 @@
+/**
+ * Turns whatever a route threw into a catalogued error, once for every dialect; each dialect
+ * then writes it in its own body format. Framework errors (body limits, media types, schema
+ * validation) become 4xx here, so bad input never surfaces as a 5xx.
+ */
+import type { FastifyError, FastifyRequest } from 'fastify';
+import {
+  FatalError,
+  VeritrailError,
+  VT_ERR_BODY_NOT_JSON,
+  VT_ERR_BODY_TOO_LARGE,
+  VT_ERR_INTERNAL,
+  VT_ERR_LOG_UNAVAILABLE,
+  VT_ERR_UNSUPPORTED_MEDIA_TYPE,
+  VT_ERR_VALIDATION,
+  withDetails,
+} from '../core/errors.ts';
+
+export function toVeritrailError(error: unknown, request: FastifyRequest): VeritrailError {
+  if (error instanceof VeritrailError) return error;
+  if (error instanceof FatalError) return new VT_ERR_LOG_UNAVAILABLE(error.message);
+  const fastifyError = error as Partial<FastifyError>;
+  if (fastifyError.validation) {
+    const details = fastifyError.validation.map((v) => ({
+      field: `${fastifyError.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`,
+      problem: v.message ?? 'is not valid',
+    }));
+    return withDetails(new VT_ERR_VALIDATION(details.map((d) => `${d.field} ${d.problem}`).join('; ')), details);
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new VT_ERR_BODY_TOO_LARGE(request.routeOptions.bodyLimit ?? 'the limit');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new VT_ERR_UNSUPPORTED_MEDIA_TYPE(JSON.stringify(request.headers['content-type'] ?? '(none)'));
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new VT_ERR_BODY_NOT_JSON('the body is empty');
+  }
+  if (error instanceof SyntaxError) return new VT_ERR_BODY_NOT_JSON(error.message);
+  // Any other framework 4xx (a malformed URL, a bad Content-Length) keeps its status.
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return Object.assign(new VT_ERR_VALIDATION(fastifyError.message ?? 'bad request'), { statusCode: status });
+  }
+  return new VT_ERR_INTERNAL(request.id);
+}

@@ -1,0 +1,24 @@
+/**
+ * The native API (spec/api.md), one encapsulated plugin registered under /v1: its own body
+ * parsers, auth hook and error format stay inside this scope.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { nativeAuthHook } from './auth-hook.ts';
+import { registerBodyParsers } from './body-parsers.ts';
+import { nativeErrorHandler } from './errors.ts';
+import { exportRoutes } from './export.ts';
+import { ingestRoutes } from './ingest.ts';
+import { keyRoutes } from './keys.ts';
+import { logRoutes } from './log.ts';
+import { projectRoutes } from './projects.ts';
+
+export const nativeApi: FastifyPluginAsync = async (app) => {
+  registerBodyParsers(app);
+  app.setErrorHandler(nativeErrorHandler);
+  app.addHook('onRequest', nativeAuthHook);
+  await app.register(projectRoutes);
+  await app.register(keyRoutes);
+  await app.register(ingestRoutes);
+  await app.register(logRoutes);
+  await app.register(exportRoutes);
+};

@@ -1,0 +1,84 @@
+/**
+ * Wire shapes of the native API (spec/api.md) as TypeBox schemas: they validate requests,
+ * serialise responses and feed the OpenAPI document, so the three cannot disagree.
+ */
+import { Type, type Static } from 'typebox';
+import { PROJECT_ROLES } from '../../core/roles.ts';
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), problem: Type.String() }))),
+  },
+  { $id: 'Error' },
+);
+
+export const ProjectParams = Type.Object({ projectId: Type.String() });
+
+export const Project = Type.Object({
+  id: Type.String({ pattern: '^[0-9a-f]{24}$' }),
+  name: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  logOrigin: Type.String(),
+});
+
+export const CreateProjectBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export type CreateProjectBody = Static<typeof CreateProjectBody>;
+
+export const ProjectList = Type.Object({ results: Type.Array(Project), totalCount: Type.Integer() });
+
+export const ProjectRole = Type.Union(PROJECT_ROLES.map((role) => Type.Literal(role)));
+
+export const CreateKeyBody = Type.Object(
+  { role: ProjectRole, description: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+export type CreateKeyBody = Static<typeof CreateKeyBody>;
+
+const KeyFields = {
+  id: Type.String(),
+  role: Type.String(),
+  description: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+};
+
+export const CreatedKey = Type.Object({ ...KeyFields, key: Type.String({ description: 'The key itself; shown in this response only.' }) });
+export const KeyList = Type.Object({
+  results: Type.Array(Type.Object({ ...KeyFields, lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) })),
+});
+export const KeyParams = Type.Object({ projectId: Type.String(), keyId: Type.String() });
+
+export const Receipt = Type.Object({
+  eventId: Type.String(),
+  index: Type.Integer(),
+  leafHash: Type.String({ description: 'Lowercase hex RFC 6962 leaf hash of the envelope.' }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  checkpoint: Type.Optional(Type.String({ description: 'With ?wait=checkpoint: the signed checkpoint covering the event.' })),
+  inclusionProof: Type.Optional(Type.Array(Type.String(), { description: 'With ?wait=checkpoint: base64 proof hashes.' })),
+});
+export const IngestQuery = Type.Object({ wait: Type.Optional(Type.Literal('checkpoint')) });
+export const IngestBody = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true }))], {
+  description: 'One event (a JSON object), a JSON array of events, or NDJSON (Content-Type: application/x-ndjson).',
+});
+
+export const LogKey = Type.Object({ name: Type.String(), vkey: Type.String() });
+
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export const InclusionQuery = Type.Object({
+  index: Type.Optional(Count),
+  eventId: Type.Optional(Type.String({ minLength: 1 })),
+  treeSize: Type.Optional(Count),
+});
+export const InclusionProof = Type.Object({
+  index: Type.Integer(),
+  treeSize: Type.Integer(),
+  leafHash: Type.String(),
+  hashes: Type.Array(Type.String()),
+});
+export const ConsistencyQuery = Type.Object({ from: Count, to: Type.Optional(Count) });
+export const ConsistencyProof = Type.Object({ from: Type.Integer(), to: Type.Integer(), hashes: Type.Array(Type.String()) });
+
+export const ExportQuery = Type.Object({
+  format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')])),
+});

@@ -1,0 +1,134 @@
+/**
+ * A Veritrail node: the store, the log machinery around it and the services the HTTP layer
+ * calls. `VeritrailNode.open` is the composition root; `veritrail serve` and the tests both use
+ * it, so what the tests exercise is what runs.
+ */
+import { systemClock, isoTime, type Clock } from '../core/clock.ts';
+import { newProjectId } from '../core/ids.ts';
+import { Authenticator } from '../auth/authenticator.ts';
+import { newApiKey } from '../auth/api-keys.ts';
+import { Appender } from '../log/appender.ts';
+import { Checkpointer } from '../log/checkpointer.ts';
+import { parseCheckpoint } from '../log/checkpoint.ts';
+import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
+import { Sequencer } from '../log/sequencer.ts';
+import { openNote, type NoteSigner } from '../log/signed-note.ts';
+import { TreeReader } from '../log/tree-reader.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { ProjectRecord, Store } from '../store/store.ts';
+import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
+
+export class VeritrailNode {
+  private closing: Promise<void> | undefined;
+  /** Projects by id; a project never changes or disappears once created, so this never goes stale. */
+  private readonly projects = new Map<string, ProjectRecord>();
+
+  private constructor(
+    readonly config: ResolvedNodeConfig,
+    readonly store: Store,
+    readonly signer: NoteSigner,
+    readonly reader: TreeReader,
+    readonly sequencer: Sequencer,
+    readonly checkpointer: Checkpointer,
+    readonly appender: Appender,
+    readonly authenticator: Authenticator,
+    readonly clock: Clock,
+    /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
+    readonly firstKey: string | undefined,
+  ) {}
+
+  static async open(input: NodeConfig): Promise<VeritrailNode> {
+    const config = resolveNodeConfig(input);
+    const clock = config.clock ?? systemClock;
+    const store = config.store ?? new SqliteStore({ dataDir: config.dataDir });
+    try {
+      const signer = loadOrCreateSigner(config.dataDir, config.originHost, config.checkpointKey);
+      const reader = new TreeReader(store);
+      await verifyAtStart(store, reader, signer);
+      const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
+      const sequencer = new Sequencer(store, { hooks: config.sequencerHooks });
+      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
+      const authenticator = new Authenticator(store, clock);
+      const firstKey = await createFirstKey(store, clock);
+      // Logs that grew after their last checkpoint (a crash between commit and signing) are
+      // signed on the first pass.
+      for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
+      checkpointer.start();
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, firstKey);
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Creates a project and signs its empty checkpoint, so every project always has one. */
+  async createProject(name: string, options: { system?: boolean; id?: string } = {}): Promise<ProjectRecord> {
+    const id = options.id ?? newProjectId();
+    const project: ProjectRecord = {
+      id,
+      name,
+      createdAt: isoTime(this.clock.now()),
+      logOrigin: logOrigin(this.config.originHost, id),
+      system: options.system ?? false,
+    };
+    await this.store.createProject(project);
+    await this.checkpointer.signLog(id);
+    return project;
+  }
+
+  /** The project with this id, from memory after the first read. */
+  async project(id: string): Promise<ProjectRecord | undefined> {
+    const cached = this.projects.get(id);
+    if (cached) return cached;
+    const project = await this.store.getProject(id);
+    if (project) this.projects.set(id, project);
+    return project;
+  }
+
+  /**
+   * Finishes in-flight commits, signs a last checkpoint of every log that grew, and closes the
+   * store. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.sequencer.close();
+      await this.checkpointer.stop();
+      await this.store.close();
+    })();
+    return this.closing;
+  }
+}
+
+/**
+ * The cheap start-up check (O(log n) per log): every log's last checkpoint verifies under the
+ * server key, and the stored tiles still fold to its root. A log that fails stops the start:
+ * an audit log that silently serves a rewritten history is worse than one that is down.
+ */
+async function verifyAtStart(store: Store, reader: TreeReader, signer: NoteSigner): Promise<void> {
+  for (const project of await store.listProjects()) {
+    const checkpoint = await store.latestCheckpoint(project.id);
+    if (!checkpoint) continue;
+    const problem = await (async () => {
+      try {
+        const body = parseCheckpoint(openNote(checkpoint.note, [signer]));
+        if (body.size !== checkpoint.treeSize || !body.root.equals(checkpoint.rootHash)) return 'its checkpoint row disagrees with its signed note';
+        if ((await store.treeSize(project.id)) < checkpoint.treeSize) return `it holds fewer entries than its checkpoint (${checkpoint.treeSize})`;
+        const root = await reader.root(project.id, checkpoint.treeSize);
+        return root.equals(body.root) ? undefined : `its stored tree at size ${checkpoint.treeSize} does not match the signed root`;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    if (problem) {
+      throw new Error(`the log of project ${project.id} failed its start-up check: ${problem}. Run \`veritrail fsck\` to find the first bad entry.`);
+    }
+  }
+}
+
+/** On a store with no projects and no keys, makes the first ORG_OWNER key. */
+async function createFirstKey(store: Store, clock: Clock): Promise<string | undefined> {
+  if ((await store.listKeys(null)).length > 0 || (await store.listProjects()).length > 0) return undefined;
+  const { record, secret } = newApiKey('ORG_OWNER', null, 'first key, made at first start', clock.now());
+  await store.createKey(record);
+  return secret;
+}

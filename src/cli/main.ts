@@ -1,0 +1,133 @@
+/**
+ * The `veritrail` command. It parses flags and calls the layers; the work is done elsewhere.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT } from '../api/node-config.ts';
+import { splitLines } from '../core/lines.ts';
+import { isRole } from '../core/roles.ts';
+import { newApiKey } from '../auth/api-keys.ts';
+import { monitorCheckpoint } from '../log/checkpoint-monitor.ts';
+import { verifyExport } from '../log/export-verifier.ts';
+import { fsckLog } from '../log/fsck.ts';
+import { CHECKPOINT_KEY_FILE } from '../log/log-key.ts';
+import { parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { serve } from './serve.ts';
+
+const program = new Command('veritrail').description('A tamper-evident audit log service').showHelpAfterError();
+
+const dataOption = () => new Option('--data <dir>', 'data directory').env('VERITRAIL_DATA').default(DEFAULT_DATA_DIR);
+
+program
+  .command('serve')
+  .description('run the server')
+  .addOption(new Option('--port <port>', 'TCP port').env('VERITRAIL_PORT').default(String(DEFAULT_PORT)))
+  .addOption(new Option('--host <host>', 'listen address').env('VERITRAIL_HOST').default(DEFAULT_HOST))
+  .addOption(dataOption())
+  .addOption(new Option('--origin-host <name>', 'public host name that begins every log origin (default host:port)').env('VERITRAIL_ORIGIN_HOST'))
+  .addOption(new Option('--checkpoint-key <text>', 'checkpoint signer key (PRIVATE+KEY+...) instead of the data directory file').env('VERITRAIL_CHECKPOINT_KEY'))
+  .addOption(new Option('--log-level <level>', 'pino log level').env('VERITRAIL_LOG_LEVEL').default('info'))
+  .action(async (options: { port: string; host: string; data: string; originHost?: string; checkpointKey?: string; logLevel: string }) => {
+    await serve({
+      port: Number(options.port),
+      host: options.host,
+      dataDir: options.data,
+      originHost: options.originHost,
+      checkpointKey: options.checkpointKey,
+      log: { level: options.logLevel },
+    });
+  });
+
+program
+  .command('fsck')
+  .description('recompute every leaf, tile and root of the store from the stored entries and name the first bad index')
+  .addOption(dataOption())
+  .option('--project <id>', 'check one project only')
+  .option('--key <vkey>', 'verifier key (text or file); default: the data directory key')
+  .action(async (options: { data: string; project?: string; key?: string }) => {
+    const verifier = options.key ? readVerifier(options.key) : parseSignerKey(fs.readFileSync(path.join(options.data, CHECKPOINT_KEY_FILE), 'utf8'));
+    const store = new SqliteStore({ dataDir: options.data, readOnly: true });
+    let failed = 0;
+    try {
+      const projects = (await store.listProjects()).filter((p) => !options.project || p.id === options.project);
+      if (options.project && projects.length === 0) throw new Error(`no project ${options.project} in ${options.data}`);
+      for (const project of projects) {
+        const check = await fsckLog(store, project.id, verifier);
+        if (check.ok) console.log(`ok    ${project.id}  ${check.treeSize} entries, checkpoint at ${check.checkpointSize ?? 'none'}`);
+        else {
+          failed++;
+          console.log(`BAD   ${project.id}  ${check.firstBadIndex !== undefined ? `first bad index ${check.firstBadIndex}: ` : ''}${check.problem}`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    process.exitCode = failed > 0 ? 1 : 0;
+  });
+
+program
+  .command('verify')
+  .description("verify an export offline (FILE --key VKEY), or a server's checkpoint against the last one seen (--server URL --project ID)")
+  .argument('[file]', 'a JSONL export')
+  .option('--key <vkey>', 'verifier key: the vkey text from GET /v1/log/key, or a file holding it')
+  .option('--server <url>', 'server base URL, e.g. http://127.0.0.1:8080')
+  .option('--project <id>', 'project id (with --server)')
+  .addOption(new Option('--api-key <key>', 'a key that may read the project (with --server)').env('VERITRAIL_API_KEY'))
+  .option('--state <file>', 'where the last checkpoint seen is kept', path.join(os.homedir(), '.veritrail', 'verify-state.json'))
+  .action(async (file: string | undefined, options: { key?: string; server?: string; project?: string; apiKey?: string; state: string }) => {
+    if (options.server) {
+      if (!options.project) throw new Error('--server needs --project');
+      const result = await monitorCheckpoint({ server: options.server, projectId: options.project, apiKey: options.apiKey, vkey: options.key ? readVerifier(options.key).text : undefined, stateFile: options.state });
+      const sizes = `previous size ${result.previous?.size ?? 'none'}, current size ${result.current?.size ?? 'unknown'}`;
+      if (result.ok) console.log(`ok: ${sizes}; consistent`);
+      else console.log(`FAILED: ${result.problem} (${sizes})`);
+      process.exitCode = result.ok ? 0 : 1;
+      return;
+    }
+    if (!file || !options.key) throw new Error('give an export FILE and --key VKEY (or --server URL --project ID)');
+    const started = performance.now();
+    const result = await verifyExport(splitLines(fs.createReadStream(file, { highWaterMark: 1 << 20 })), readVerifier(options.key));
+    const seconds = (performance.now() - started) / 1000;
+    if (result.ok) {
+      console.log(`ok: ${result.entries} entries verified against checkpoint ${result.checkpoint!.origin} size ${result.checkpoint!.size} (${Math.round(result.entries / seconds)} entries/s)`);
+      process.exitCode = 0;
+    } else {
+      console.log(`FAILED${result.firstBadIndex !== undefined ? ` at index ${result.firstBadIndex}` : ''}: ${result.problem}`);
+      process.exitCode = 1;
+    }
+  });
+
+const keys = program.command('keys').description('manage keys offline (the server must not be running on this data directory)');
+keys
+  .command('create')
+  .description('create a key and print it once')
+  .requiredOption('--role <role>', 'ORG_OWNER, PROJECT_OWNER, PROJECT_WRITER or PROJECT_READ_ONLY')
+  .option('--project <id>', 'project of a project key')
+  .option('--description <text>', 'what the key is for', '')
+  .addOption(dataOption())
+  .action(async (options: { role: string; project?: string; description: string; data: string }) => {
+    if (!isRole(options.role)) throw new Error(`unknown role ${options.role}`);
+    if ((options.role === 'ORG_OWNER') !== (options.project === undefined)) throw new Error('ORG_OWNER keys take no --project; project keys need one');
+    const store = new SqliteStore({ dataDir: options.data });
+    try {
+      if (options.project && !(await store.getProject(options.project))) throw new Error(`no project ${options.project}`);
+      const { record, secret } = newApiKey(options.role, options.project ?? null, options.description, Date.now());
+      await store.createKey(record);
+      console.log(secret);
+    } finally {
+      await store.close();
+    }
+  });
+
+function readVerifier(keyOrFile: string): NoteVerifier {
+  const text = fs.existsSync(keyOrFile) ? fs.readFileSync(keyOrFile, 'utf8').trim() : keyOrFile;
+  return parseVerifierKey(text);
+}
+
+program.parseAsync(process.argv).catch((error: Error) => {
+  console.error(`veritrail: ${error.message}`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,198 @@
+/**
+ * Every error a caller can see, as coded constructors in the manner of Fastify's catalogue:
+ * `throw new VT_ERR_PROJECT_NOT_FOUND(id)`. Each code has one HTTP status and one message
+ * template; dialects map the code to their own error body (spec/api.md for the native one).
+ * docs/errors.md lists every code, and test/core/errors.test.ts keeps the two in step.
+ *
+ * Three kinds stay apart (STYLE.md §8): per-request errors (4xx, these), pushback
+ * (`VT_ERR_STORE_BUSY`, 503 with Retry-After; the caller should retry) and fatal errors
+ * (`FatalError`: the sequencer stops and the log reloads from durable state; never shown to a
+ * caller beyond a 503).
+ */
+
+/** The `error` field of the native error body (spec/api.md "Conventions"). */
+export type NativeErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PRECONDITION_FAILED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'INTERNAL'
+  | 'UNAVAILABLE';
+
+const NATIVE_BY_STATUS: Record<number, NativeErrorCode> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'BAD_REQUEST',
+  406: 'BAD_REQUEST',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
+
+/** The native code for an HTTP status. */
+export function nativeCodeFor(statusCode: number): NativeErrorCode {
+  return NATIVE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
+}
+
+/** One problem with one field of a request, as in the native error body's `details`. */
+export interface ErrorDetail {
+  field: string;
+  problem: string;
+}
+
+/** Base class of every catalogued error. */
+export class VeritrailError extends Error {
+  /** Extra response headers, such as Retry-After on pushback. */
+  headers?: Record<string, string>;
+  constructor(
+    readonly code: ErrorCode,
+    readonly statusCode: number,
+    message: string,
+    readonly details?: ErrorDetail[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = code;
+  }
+}
+
+type ErrorArgs = Array<string | number>;
+export interface ErrorConstructor {
+  new (...args: ErrorArgs): VeritrailError;
+  readonly code: string;
+  readonly statusCode: number;
+  readonly template: string;
+}
+
+function defineError<const C extends string>(code: C, statusCode: number, template: string) {
+  return class extends VeritrailError {
+    static readonly code = code;
+    static readonly statusCode = statusCode;
+    static readonly template = template;
+    constructor(...args: ErrorArgs) {
+      super(code as unknown as ErrorCode, statusCode, format(template, args));
+    }
+  };
+}
+
+/** Fills `%s` placeholders in order, like util.format but without its inspection surprises. */
+function format(template: string, args: ErrorArgs): string {
+  let i = 0;
+  return template.replace(/%s/g, () => String(args[i++] ?? ''));
+}
+
+// --- request shape -------------------------------------------------------------------------
+export const VT_ERR_VALIDATION = defineError('VT_ERR_VALIDATION', 400, 'The request is not valid: %s');
+export const VT_ERR_BODY_NOT_JSON = defineError('VT_ERR_BODY_NOT_JSON', 400, 'The body is not valid JSON: %s');
+export const VT_ERR_BODY_NOT_EVENTS = defineError(
+  'VT_ERR_BODY_NOT_EVENTS',
+  400,
+  'The body must be a JSON object, a JSON array of objects, or NDJSON with one object per line',
+);
+export const VT_ERR_BATCH_INVALID = defineError('VT_ERR_BATCH_INVALID', 400, 'The batch was refused: %s of its events are not valid; nothing was appended');
+export const VT_ERR_BATCH_TOO_MANY = defineError('VT_ERR_BATCH_TOO_MANY', 400, 'A batch holds at most %s events; this one holds %s');
+export const VT_ERR_EVENT_TOO_LARGE = defineError('VT_ERR_EVENT_TOO_LARGE', 413, 'Event %s is %s bytes; an event may be at most %s bytes');
+export const VT_ERR_BODY_TOO_LARGE = defineError('VT_ERR_BODY_TOO_LARGE', 413, 'The body is larger than %s bytes');
+export const VT_ERR_UNSUPPORTED_MEDIA_TYPE = defineError(
+  'VT_ERR_UNSUPPORTED_MEDIA_TYPE',
+  415,
+  'Content-Type %s is not accepted here; send application/json or application/x-ndjson',
+);
+export const VT_ERR_PROJECT_ID_MALFORMED = defineError('VT_ERR_PROJECT_ID_MALFORMED', 400, 'Project id %s is not 24 lowercase hex characters');
+export const VT_ERR_ROUTE_NOT_FOUND = defineError('VT_ERR_ROUTE_NOT_FOUND', 404, 'There is no route %s %s');
+
+// --- authentication and roles ---------------------------------------------------------------
+export const VT_ERR_AUTH_MISSING = defineError('VT_ERR_AUTH_MISSING', 401, 'This request needs an Authorization: Bearer <key> header');
+export const VT_ERR_AUTH_INVALID = defineError('VT_ERR_AUTH_INVALID', 401, 'The key is not known, or it was revoked');
+export const VT_ERR_FORBIDDEN_ROLE = defineError('VT_ERR_FORBIDDEN_ROLE', 403, 'A %s key may not do this; it needs %s');
+export const VT_ERR_FORBIDDEN_PROJECT = defineError('VT_ERR_FORBIDDEN_PROJECT', 403, 'This key belongs to another project');
+
+// --- resources ------------------------------------------------------------------------------
+export const VT_ERR_PROJECT_NOT_FOUND = defineError('VT_ERR_PROJECT_NOT_FOUND', 404, 'No project with id %s exists');
+export const VT_ERR_KEY_NOT_FOUND = defineError('VT_ERR_KEY_NOT_FOUND', 404, 'No key with id %s exists in project %s');
+export const VT_ERR_EVENT_NOT_FOUND = defineError('VT_ERR_EVENT_NOT_FOUND', 404, 'No event with id %s exists in project %s');
+export const VT_ERR_EVENT_ID_CONFLICT = defineError(
+  'VT_ERR_EVENT_ID_CONFLICT',
+  409,
+  'Event id %s was already used in this project for different content (index %s)',
+);
+
+// --- the log --------------------------------------------------------------------------------
+export const VT_ERR_TREE_SIZE_TOO_LARGE = defineError('VT_ERR_TREE_SIZE_TOO_LARGE', 400, 'Tree size %s is larger than the current size %s');
+export const VT_ERR_INDEX_OUT_OF_RANGE = defineError('VT_ERR_INDEX_OUT_OF_RANGE', 400, 'Index %s is outside a tree of size %s');
+export const VT_ERR_PROOF_RANGE = defineError('VT_ERR_PROOF_RANGE', 400, 'A consistency proof needs 0 < from <= to; got from=%s to=%s');
+export const VT_ERR_TILE_NOT_FOUND = defineError('VT_ERR_TILE_NOT_FOUND', 404, 'Tile %s does not exist at the current tree size');
+export const VT_ERR_NO_CHECKPOINT = defineError('VT_ERR_NO_CHECKPOINT', 404, 'Project %s has no signed checkpoint yet');
+export const VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE = defineError(
+  'VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE',
+  404,
+  'Entry bundle %s holds an entry over 65,535 bytes, which tlog-tiles bundles cannot carry; read log/entries-v2/%s instead',
+);
+export const VT_ERR_LOG_UNAVAILABLE = defineError('VT_ERR_LOG_UNAVAILABLE', 503, 'This log is unavailable: %s');
+
+// --- capacity -------------------------------------------------------------------------------
+export const VT_ERR_STORE_BUSY = defineError('VT_ERR_STORE_BUSY', 503, 'The server is busy sequencing earlier events; retry after %s seconds');
+export const VT_ERR_SHUTTING_DOWN = defineError('VT_ERR_SHUTTING_DOWN', 503, 'The server is shutting down');
+export const VT_ERR_RATE_LIMITED = defineError('VT_ERR_RATE_LIMITED', 429, 'This key made too many requests; retry after %s seconds');
+export const VT_ERR_INTERNAL = defineError('VT_ERR_INTERNAL', 500, 'An internal error occurred (request %s)');
+
+/** Every catalogued error, for the docs test and for dialects that map codes. */
+export const ERROR_CATALOGUE = {
+  VT_ERR_VALIDATION,
+  VT_ERR_BODY_NOT_JSON,
+  VT_ERR_BODY_NOT_EVENTS,
+  VT_ERR_BATCH_INVALID,
+  VT_ERR_BATCH_TOO_MANY,
+  VT_ERR_EVENT_TOO_LARGE,
+  VT_ERR_BODY_TOO_LARGE,
+  VT_ERR_UNSUPPORTED_MEDIA_TYPE,
+  VT_ERR_PROJECT_ID_MALFORMED,
+  VT_ERR_ROUTE_NOT_FOUND,
+  VT_ERR_AUTH_MISSING,
+  VT_ERR_AUTH_INVALID,
+  VT_ERR_FORBIDDEN_ROLE,
+  VT_ERR_FORBIDDEN_PROJECT,
+  VT_ERR_PROJECT_NOT_FOUND,
+  VT_ERR_KEY_NOT_FOUND,
+  VT_ERR_EVENT_NOT_FOUND,
+  VT_ERR_EVENT_ID_CONFLICT,
+  VT_ERR_TREE_SIZE_TOO_LARGE,
+  VT_ERR_INDEX_OUT_OF_RANGE,
+  VT_ERR_PROOF_RANGE,
+  VT_ERR_TILE_NOT_FOUND,
+  VT_ERR_NO_CHECKPOINT,
+  VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE,
+  VT_ERR_LOG_UNAVAILABLE,
+  VT_ERR_STORE_BUSY,
+  VT_ERR_SHUTTING_DOWN,
+  VT_ERR_RATE_LIMITED,
+  VT_ERR_INTERNAL,
+} as const;
+
+/** The union of every error code. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Builds an error that carries per-field details (for batches and schema failures). */
+export function withDetails(error: VeritrailError, details: ErrorDetail[]): VeritrailError {
+  return Object.assign(error, { details });
+}
+
+/**
+ * A broken invariant inside the log (a stored tile that disagrees with the stored entries, a
+ * tree size that moved under the sequencer). The sequencer stops taking work and the log reloads
+ * from durable state; callers get 503.
+ */
+export class FatalError extends Error {
+  override name = 'FatalError';
+}

@@ -1,0 +1,182 @@
+/**
+ * Signs C2SP checkpoints of growing logs, at most once per interval per log, and never a
+ * checkpoint that cannot be proven consistent with the last one (spec/tlog.md §4.2). Before it
+ * signs size n after size m, it:
+ *   1. folds the stored tiles at size m and requires the root it signed at m;
+ *   2. re-reads the entries [m, n) from the store and hashes their stored bytes (a leaf hash
+ *      is never taken from a cache), extends the tree of size m with them, and
+ *   3. requires that root to equal the root of the stored tiles at size n, so the tiles it
+ *      serves agree with the entries it signed.
+ * A failure of any of these is fatal for that log: it stops being signed and the error names
+ * the first leaf whose stored bytes and stored hash disagree.
+ */
+import { isoTime, systemClock, type Clock } from '../core/clock.ts';
+import { FatalError } from '../core/errors.ts';
+import type { CheckpointRecord, Store } from '../store/store.ts';
+import { formatCheckpoint } from './checkpoint.ts';
+import { leafHash } from './hashing.ts';
+import { openNote, signNote, type NoteSigner } from './signed-note.ts';
+import { TreeEdge } from './tree-edge.ts';
+import type { TreeReader } from './tree-reader.ts';
+
+/** How often a growing log gets a new checkpoint (spec: at most once a second). */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
+/** Entries re-read per store call while verifying before a signature. */
+const VERIFY_CHUNK = 2048;
+
+export interface CheckpointerOptions {
+  intervalMs?: number;
+  clock?: Clock;
+  /** Reports a log that failed verification; it is not signed again until restart. */
+  onFatal?(projectId: string, error: FatalError): void;
+}
+
+interface Waiter {
+  size: number;
+  resolve(checkpoint: CheckpointRecord): void;
+  reject(error: unknown): void;
+}
+
+export class Checkpointer {
+  /** Logs that grew since their last checkpoint. Owned by the event loop. */
+  private readonly dirty = new Set<string>();
+  /** Logs that failed verification; never signed again by this process. */
+  private readonly failed = new Map<string, FatalError>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** The signing pass in progress, so passes never overlap. */
+  private pass: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly intervalMs: number;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly store: Store,
+    private readonly reader: TreeReader,
+    private readonly signer: NoteSigner,
+    private readonly options: CheckpointerOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.runPass(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and signs whatever grew, so a clean shutdown leaves every log covered. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.runPass();
+    for (const [projectId, waiters] of this.waiters) {
+      for (const waiter of waiters) waiter.reject(new Error(`stopped before a checkpoint of project ${projectId} covered size ${waiter.size}`));
+    }
+    this.waiters.clear();
+  }
+
+  /** Marks a log as grown; it is signed on the next pass. */
+  markDirty(projectId: string): void {
+    this.dirty.add(projectId);
+  }
+
+  /** Resolves with the first checkpoint of the log whose size is at least `size`. */
+  async waitFor(projectId: string, size: number): Promise<CheckpointRecord> {
+    const latest = await this.store.latestCheckpoint(projectId);
+    if (latest && latest.treeSize >= size) return latest;
+    const failure = this.failed.get(projectId);
+    if (failure) throw failure;
+    this.dirty.add(projectId);
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(projectId) ?? [];
+      list.push({ size, resolve, reject });
+      this.waiters.set(projectId, list);
+    });
+  }
+
+  /** Runs one signing pass now (also what the timer does). */
+  runPass(): Promise<void> {
+    this.pass ??= this.signDirty().finally(() => {
+      this.pass = undefined;
+    });
+    return this.pass;
+  }
+
+  private async signDirty(): Promise<void> {
+    const projects = [...this.dirty];
+    this.dirty.clear();
+    for (const projectId of projects) {
+      if (this.failed.has(projectId)) continue;
+      try {
+        const checkpoint = await this.signLog(projectId);
+        if (checkpoint) this.release(projectId, checkpoint);
+      } catch (error) {
+        const fatal = error instanceof FatalError ? error : new FatalError(`couldn't sign a checkpoint of project ${projectId}`, { cause: error });
+        if (error instanceof FatalError) this.failed.set(projectId, fatal);
+        else this.dirty.add(projectId); // a store hiccup: try again next pass
+        this.options.onFatal?.(projectId, fatal);
+        if (error instanceof FatalError) this.release(projectId, fatal);
+      }
+    }
+  }
+
+  /** Signs the log's current size if it grew; returns the latest checkpoint either way. */
+  async signLog(projectId: string): Promise<CheckpointRecord | undefined> {
+    const project = await this.store.getProject(projectId);
+    if (!project) return undefined;
+    const size = await this.store.treeSize(projectId);
+    const last = await this.store.latestCheckpoint(projectId);
+    if (last && last.treeSize >= size) return last;
+    const oldSize = last?.treeSize ?? 0;
+
+    // 1. The stored tree at the last signed size must still have the signed root.
+    if (last) {
+      openNote(last.note, [this.signer]);
+      const storedOldRoot = await this.reader.root(projectId, oldSize);
+      if (!storedOldRoot.equals(last.rootHash)) {
+        throw new FatalError(`project ${projectId}: stored tiles at size ${oldSize} no longer match the signed checkpoint`);
+      }
+    }
+
+    // 2. Extend the old tree with leaf hashes recomputed from the stored entry bytes.
+    let edge = TreeEdge.fromTiles(oldSize, await this.store.readTiles(projectId, TreeEdge.tilesFor(oldSize)));
+    for (let start = oldSize; start < size; start += VERIFY_CHUNK) {
+      const end = Math.min(size, start + VERIFY_CHUNK);
+      const entries = await this.store.readEntries(projectId, start, end);
+      const hashes = entries.map((entry, i) => {
+        if (entry.index !== start + i) throw new FatalError(`project ${projectId}: entry ${start + i} is missing from the store`);
+        return leafHash(entry.envelope);
+      });
+      if (hashes.length !== end - start) throw new FatalError(`project ${projectId}: entry ${start + hashes.length} is missing from the store`);
+      const stored = await this.reader.leafHashes(projectId, start, end, size);
+      const bad = hashes.findIndex((h, i) => !h.equals(stored[i]!));
+      if (bad >= 0) throw new FatalError(`project ${projectId}: entry ${start + bad} does not match its stored leaf hash`);
+      edge = edge.extend(hashes).edge;
+    }
+
+    // 3. The stored tiles at the new size must give the same root.
+    const root = edge.root();
+    const storedRoot = await this.reader.root(projectId, size);
+    if (!root.equals(storedRoot)) throw new FatalError(`project ${projectId}: stored tiles at size ${size} disagree with the stored entries`);
+
+    const note = signNote(formatCheckpoint({ origin: project.logOrigin, size, root }), this.signer);
+    const checkpoint: CheckpointRecord = { projectId, treeSize: size, rootHash: root, note, createdAt: isoTime(this.clock.now()) };
+    if (!(await this.store.putCheckpoint(checkpoint))) return this.store.latestCheckpoint(projectId);
+    return checkpoint;
+  }
+
+  private release(projectId: string, outcome: CheckpointRecord | Error): void {
+    const list = this.waiters.get(projectId);
+    if (!list) return;
+    const still: Waiter[] = [];
+    for (const waiter of list) {
+      if (outcome instanceof Error) waiter.reject(outcome);
+      else if (outcome.treeSize >= waiter.size) waiter.resolve(outcome);
+      else still.push(waiter);
+    }
+    if (still.length > 0) {
+      this.waiters.set(projectId, still);
+      this.dirty.add(projectId);
+    } else this.waiters.delete(projectId);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The whole-log check (`veritrail fsck`): for each log, recompute every leaf hash from the
+ * stored envelope bytes, rebuild every tile from those leaves and compare it with the stored
+ * tile, rebuild the root at the last checkpoint's size and compare it with the signed root, and
+ * verify that checkpoint's signature. Reports the first bad index of each log.
+ */
+import { HASH_SIZE, leafHash } from './hashing.ts';
+import { parseCheckpoint } from './checkpoint.ts';
+import { openNote, type NoteVerifier } from './signed-note.ts';
+import { TreeEdge } from './tree-edge.ts';
+import type { Store, TileWrite } from '../store/store.ts';
+
+export interface LogCheck {
+  projectId: string;
+  treeSize: number;
+  checkpointSize: number | undefined;
+  ok: boolean;
+  firstBadIndex?: number;
+  problem?: string;
+}
+
+/** Entries read per store call. */
+const CHUNK = 4096;
+
+export async function fsckLog(store: Store, projectId: string, verifier: NoteVerifier, onProgress?: (done: number, size: number) => void): Promise<LogCheck> {
+  const treeSize = await store.treeSize(projectId);
+  const checkpoint = await store.latestCheckpoint(projectId);
+  const result = { projectId, treeSize, checkpointSize: checkpoint?.treeSize };
+  const fail = (problem: string, firstBadIndex?: number): LogCheck => ({ ...result, ok: false, problem, ...(firstBadIndex !== undefined ? { firstBadIndex } : {}) });
+
+  let signedRoot: Buffer | undefined;
+  if (checkpoint) {
+    try {
+      const body = parseCheckpoint(openNote(checkpoint.note, [verifier]));
+      if (body.size !== checkpoint.treeSize || !body.root.equals(checkpoint.rootHash)) return fail('the checkpoint row disagrees with its signed note');
+      signedRoot = body.root;
+    } catch (error) {
+      return fail(`the latest checkpoint does not verify: ${(error as Error).message}`);
+    }
+    if (checkpoint.treeSize > treeSize) return fail(`the log holds ${treeSize} entries, fewer than its checkpoint's ${checkpoint.treeSize}`, treeSize);
+  }
+
+  let edge = TreeEdge.empty();
+  for (let start = 0; start < treeSize; start += CHUNK) {
+    const end = Math.min(treeSize, start + CHUNK);
+    const entries = await store.readEntries(projectId, start, end);
+    const hashes: Buffer[] = [];
+    for (let i = 0; i < end - start; i++) {
+      const entry = entries[i];
+      if (!entry || entry.index !== start + i) return fail(`entry ${start + i} is missing`, start + i);
+      if (!entry.envelope) return fail(`entry ${start + i} has no payload`, start + i);
+      hashes.push(leafHash(entry.envelope));
+    }
+    // Fold in pieces that stop at the checkpoint size, so its root can be compared exactly.
+    const cut = checkpoint && checkpoint.treeSize > start && checkpoint.treeSize < end ? checkpoint.treeSize - start : hashes.length;
+    for (const piece of cut < hashes.length ? [hashes.slice(0, cut), hashes.slice(cut)] : [hashes]) {
+      const extended = edge.extend(piece);
+      const bad = await firstTileMismatch(store, projectId, extended.tiles);
+      if (bad !== undefined) return fail(`entry ${bad} does not match the stored leaf hash or tile above it`, bad);
+      edge = extended.edge;
+      if (checkpoint && edge.size === checkpoint.treeSize && !edge.root().equals(signedRoot!)) {
+        return fail(`the entries up to ${checkpoint.treeSize} do not hash to the signed root`);
+      }
+    }
+    onProgress?.(end, treeSize);
+  }
+  if (checkpoint && checkpoint.treeSize === 0 && treeSize === 0 && !edge.root().equals(signedRoot!)) return fail('the empty checkpoint has the wrong root');
+  return { ...result, ok: true };
+}
+
+/**
+ * Compares rebuilt tiles with the stored ones; returns the first leaf index under a tile that
+ * differs (the leaf itself for level 0, the first leaf of the differing subtree above).
+ */
+async function firstTileMismatch(store: Store, projectId: string, tiles: readonly TileWrite[]): Promise<number | undefined> {
+  const stored = await store.readTiles(projectId, tiles);
+  let first: number | undefined;
+  tiles.forEach((tile, i) => {
+    const have = stored[i];
+    const want = tile.hashes;
+    const count = want.length / HASH_SIZE;
+    for (let h = 0; h < count; h++) {
+      const wanted = want.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE);
+      if (!have || have.length < (h + 1) * HASH_SIZE || !have.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE).equals(wanted)) {
+        const leaf = (tile.index * 256 + h) * 256 ** tile.level;
+        first = first === undefined ? leaf : Math.min(first, leaf);
+        break;
+      }
+    }
+  });
+  return first;
+}

@@ -1,0 +1,40 @@
+/**
+ * RFC 6962 §2.1 hashing (RFC 9162 §2.1.1): H = SHA-256, leaves and interior nodes in separate
+ * domains by a one-byte prefix. Never duplicate or pad leaves: the tree is ragged on the right.
+ */
+import { hash } from 'node:crypto';
+
+export const HASH_SIZE = 32;
+
+/** MTH({}) = SHA-256 of the empty string. */
+export const EMPTY_ROOT: Buffer = hash('sha256', Buffer.alloc(0), 'buffer');
+
+/** HL(d) = SHA-256(0x00 || d). */
+export function leafHash(entry: Uint8Array): Buffer {
+  const input = Buffer.allocUnsafe(entry.length + 1);
+  input[0] = 0x00;
+  input.set(entry, 1);
+  return hash('sha256', input, 'buffer');
+}
+
+// One scratch buffer for node inputs: hashing is synchronous, so no two calls interleave.
+const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
+
+/** HN(l, r) = SHA-256(0x01 || l || r). */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  return hash('sha256', nodeInput, 'buffer');
+}
+
+/** The root of a perfect subtree given its 2^k leaves (or lower-level hashes) in order. */
+export function perfectRoot(hashes: readonly Uint8Array[]): Buffer {
+  if (hashes.length === 0) throw new Error('a perfect subtree has at least one hash');
+  let level = hashes as readonly Uint8Array[];
+  while (level.length > 1) {
+    const next: Buffer[] = new Array(level.length >> 1);
+    for (let i = 0; i < next.length; i++) next[i] = nodeHash(level[2 * i]!, level[2 * i + 1]!);
+    level = next;
+  }
+  return Buffer.from(level[0]!);
+}

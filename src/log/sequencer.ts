@@ -1,0 +1,316 @@
+/**
+ * The sequencer gives events their place in their project's log. It is the one writer of every
+ * log this process sequences: requests queue here, and `commitBatch()` takes everything queued,
+ * across projects, into one store transaction (group commit), so concurrent requests share one
+ * durable commit. A receipt is resolved only after that commit is durable.
+ *
+ * `commitBatch()` keeps its ordered durable steps in one place, top to bottom (STYLE.md §2);
+ * tile arithmetic, hashing and storage live in neighbouring files.
+ */
+import { FatalError, VT_ERR_EVENT_ID_CONFLICT, VT_ERR_SHUTTING_DOWN } from '../core/errors.ts';
+import { sameEventContent, parseEnvelope } from '../core/envelope.ts';
+import { TreeSizeMismatchError, type LogAppend, type Store, type StoredEntry } from '../store/store.ts';
+import { leafHash } from './hashing.ts';
+import type { PreparedEvent } from './prepare.ts';
+import { TreeEdge } from './tree-edge.ts';
+
+/** The most events one commit takes; a larger queue is committed over several. */
+export const DEFAULT_BATCH_MAX_EVENTS = 8192;
+/** How many logs' tree edges stay in memory; others reload from their tiles on next use. */
+export const DEFAULT_EDGE_CACHE_SIZE = 4096;
+/** How often a commit that lost a race with another sequencer is retried before giving up. */
+const MAX_SIZE_MISMATCH_RETRIES = 3;
+
+/** What the caller gets for one event. */
+export interface Receipt {
+  eventId: string;
+  index: number;
+  leafHash: Buffer;
+  receivedAt: string;
+  /** True when the event id was already in the log with this content; nothing was appended. */
+  duplicate: boolean;
+}
+
+/** Test seams (STYLE.md §11): called around the durable step of every commit. */
+export interface SequencerHooks {
+  beforeCommit?(appends: readonly LogAppend[]): void | Promise<void>;
+  afterCommit?(appends: readonly LogAppend[]): void | Promise<void>;
+}
+
+interface PendingRequest {
+  projectId: string;
+  events: PreparedEvent[];
+  resolve(receipts: Receipt[]): void;
+  reject(error: unknown): void;
+}
+
+export interface SequencerOptions {
+  batchMaxEvents?: number;
+  edgeCacheSize?: number;
+  hooks?: SequencerHooks;
+  /** Called with each project whose log grew, after the commit. */
+  onCommitted?(projectId: string, treeSize: number): void;
+}
+
+export class Sequencer {
+  /** Requests waiting for a commit. Appended by submit(), drained only by run(). */
+  private queue: PendingRequest[] = [];
+  /** Events in `queue`, for pushback. Owned by the event loop, like `queue`. */
+  private queuedEvents = 0;
+  /** Tree edges by project. Read and replaced only inside commitBatch(), never concurrently. */
+  private readonly edges = new Map<string, TreeEdge>();
+  /** The promise of the running drain loop, if one is running. */
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private readonly batchMaxEvents: number;
+  private readonly edgeCacheSize: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: SequencerOptions = {},
+  ) {
+    this.batchMaxEvents = options.batchMaxEvents ?? DEFAULT_BATCH_MAX_EVENTS;
+    this.edgeCacheSize = options.edgeCacheSize ?? DEFAULT_EDGE_CACHE_SIZE;
+  }
+
+  /** Events queued and not yet committed. */
+  get depth(): number {
+    return this.queuedEvents;
+  }
+
+  /**
+   * Queues one request's events; resolves with one receipt per event, in order, once they are
+   * durably sequenced. All of a request's events are committed together or not at all.
+   */
+  submit(projectId: string, events: PreparedEvent[]): Promise<Receipt[]> {
+    if (this.closed) return Promise.reject(new VT_ERR_SHUTTING_DOWN());
+    return new Promise((resolve, reject) => {
+      this.queue.push({ projectId, events, resolve, reject });
+      this.queuedEvents += events.length;
+      this.running ??= this.run();
+    });
+  }
+
+  /** Stops taking requests and resolves when everything queued has been committed or refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        // Yield once so that requests whose bodies arrived while the last commit ran are parsed
+        // and queued now, and join this commit instead of waiting for the next.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.take();
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** Takes whole requests from the queue up to the batch limit (at least one request). */
+  private take(): PendingRequest[] {
+    let events = 0;
+    let count = 0;
+    while (count < this.queue.length) {
+      const next = this.queue[count]!.events.length;
+      if (count > 0 && events + next > this.batchMaxEvents) break;
+      events += next;
+      count++;
+    }
+    const batch = this.queue.slice(0, count);
+    this.queue = this.queue.slice(count);
+    this.queuedEvents -= events;
+    return batch;
+  }
+
+  /**
+   * Commits one batch of requests. Every request is either resolved with receipts after the
+   * store commit is durable, or rejected with nothing of it appended.
+   */
+  private async commitBatch(batch: PendingRequest[], attempt = 0): Promise<void> {
+    // Step 1: load the tree edge of every log in the batch (from tiles, if not in memory).
+    // Nothing is written yet; if we crash here, the queued requests were never acknowledged.
+    const projects = [...new Set(batch.map((r) => r.projectId))];
+    let edges: Map<string, TreeEdge>;
+    let stored: Map<string, Map<string, StoredEntry>>;
+    try {
+      edges = new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p)] as const)));
+      // Step 2: look up every event id of the batch in one query per log, for de-duplication.
+      // This is race-free because this sequencer is the only writer of these logs.
+      stored = new Map(
+        await Promise.all(
+          projects.map(async (p) => {
+            const ids = batch.filter((r) => r.projectId === p).flatMap((r) => r.events.map((e) => e.eventId));
+            return [p, await this.store.findByEventIds(p, ids)] as const;
+          }),
+        ),
+      );
+    } catch (error) {
+      this.fail(batch, projects, error);
+      return;
+    }
+
+    // Step 3: decide each request's fate in memory: conflicting requests are refused whole;
+    // duplicates reuse the original receipt; the rest take the next indexes of their log.
+    const plans = new Map<string, { fromSize: number; events: PreparedEvent[] }>();
+    const accepted: Array<{ request: PendingRequest; slots: Array<Slot> }> = [];
+    const pendingById = new Map<string, { projectId: string; event: PreparedEvent; slot: Slot }>();
+    for (const request of batch) {
+      const plan = plans.get(request.projectId) ?? { fromSize: edges.get(request.projectId)!.size, events: [] };
+      const slots = this.planRequest(request, plan, stored.get(request.projectId)!, pendingById);
+      if (slots instanceof Error) {
+        request.reject(slots);
+        continue;
+      }
+      plans.set(request.projectId, plan);
+      accepted.push({ request, slots });
+    }
+
+    // Step 4: extend each tree edge in memory; the old edges stay until the commit succeeds.
+    const appends: LogAppend[] = [];
+    const nextEdges = new Map<string, TreeEdge>();
+    for (const [projectId, plan] of plans) {
+      if (plan.events.length === 0) continue;
+      const { edge, tiles } = edges.get(projectId)!.extend(plan.events.map((e) => e.leafHash));
+      nextEdges.set(projectId, edge);
+      appends.push({
+        projectId,
+        fromSize: plan.fromSize,
+        entries: plan.events.map((e) => ({ eventId: e.eventId, envelope: e.envelope })),
+        tiles,
+      });
+    }
+
+    // Step 5: the durable step. One transaction holds every log's entries, tiles and new size.
+    // If we crash before it commits, nothing was acknowledged and nothing is stored. If we crash
+    // after it commits but before step 6, the events are stored but unacknowledged; a client
+    // that retries with the same event id gets the original receipt from step 2.
+    if (appends.length > 0) {
+      try {
+        await this.options.hooks?.beforeCommit?.(appends);
+        await this.store.append(appends);
+        await this.options.hooks?.afterCommit?.(appends);
+      } catch (error) {
+        if (error instanceof TreeSizeMismatchError && attempt < MAX_SIZE_MISMATCH_RETRIES) {
+          // Another sequencer appended first (possible only across processes): nothing was
+          // written, so reload that log's edge and plan the same batch again.
+          this.edges.delete(error.projectId);
+          return this.commitBatch(
+            accepted.map((a) => a.request),
+            attempt + 1,
+          );
+        }
+        // The commit may or may not have been applied: forget the edges so the next batch
+        // reloads them from durable state, and refuse these requests.
+        this.fail(
+          accepted.map((a) => a.request),
+          [...nextEdges.keys()],
+          error,
+        );
+        return;
+      }
+    }
+
+    // Step 6: the commit is durable; publish the new edges, then resolve every receipt.
+    for (const [projectId, edge] of nextEdges) this.rememberEdge(projectId, edge);
+    for (const { request, slots } of accepted) request.resolve(slots.map((slot) => slot.receipt!));
+    for (const append of appends) this.options.onCommitted?.(append.projectId, append.fromSize + append.entries.length);
+  }
+
+  /**
+   * Plans one request against what is stored and what this batch already holds. Returns an
+   * Error (and changes nothing) when one of its events conflicts.
+   */
+  private planRequest(
+    request: PendingRequest,
+    plan: { fromSize: number; events: PreparedEvent[] },
+    stored: Map<string, StoredEntry>,
+    pendingById: Map<string, { projectId: string; event: PreparedEvent; slot: Slot }>,
+  ): Slot[] | Error {
+    const slots: Slot[] = [];
+    const mine = new Map<string, { event: PreparedEvent; slot: Slot }>();
+    const additions: PreparedEvent[] = [];
+    for (const event of request.events) {
+      const key = `${request.projectId}\u0000${event.eventId}`;
+      const existing = stored.get(event.eventId);
+      if (existing) {
+        if (!sameEventContent(existing.envelope, event.envelope)) return new VT_ERR_EVENT_ID_CONFLICT(event.eventId, existing.index);
+        slots.push(duplicateSlot(existing));
+        continue;
+      }
+      const earlier = mine.get(key) ?? pendingById.get(key);
+      if (earlier) {
+        if (!sameEventContent(earlier.event.envelope, event.envelope)) return new VT_ERR_EVENT_ID_CONFLICT(event.eventId, 'pending');
+        slots.push(new Slot(earlier.slot));
+        continue;
+      }
+      const slot = new Slot(undefined, {
+        eventId: event.eventId,
+        index: plan.fromSize + plan.events.length + additions.length,
+        leafHash: event.leafHash,
+        receivedAt: event.receivedAt,
+        duplicate: false,
+      });
+      additions.push(event);
+      mine.set(key, { event, slot });
+      slots.push(slot);
+    }
+    plan.events.push(...additions);
+    for (const [key, value] of mine) pendingById.set(key, { projectId: request.projectId, ...value });
+    return slots;
+  }
+
+  private async edgeOf(projectId: string): Promise<TreeEdge> {
+    const cached = this.edges.get(projectId);
+    if (cached) return cached;
+    const size = await this.store.treeSize(projectId);
+    const tiles = await this.store.readTiles(projectId, TreeEdge.tilesFor(size));
+    try {
+      return TreeEdge.fromTiles(size, tiles);
+    } catch (error) {
+      throw new FatalError(`couldn't load the tree of project ${projectId}`, { cause: error });
+    }
+  }
+
+  private rememberEdge(projectId: string, edge: TreeEdge): void {
+    this.edges.delete(projectId);
+    this.edges.set(projectId, edge);
+    if (this.edges.size > this.edgeCacheSize) this.edges.delete(this.edges.keys().next().value!);
+  }
+
+  private fail(requests: PendingRequest[], projects: string[], error: unknown): void {
+    for (const p of projects) this.edges.delete(p);
+    for (const request of requests) request.reject(error);
+  }
+}
+
+/**
+ * Where one event's receipt comes from: its own new index, an entry already stored, or an
+ * earlier event of the same batch with the same id and content (whose receipt it shares).
+ */
+class Slot {
+  constructor(
+    private readonly sameAs?: Slot,
+    private readonly own?: Receipt,
+  ) {}
+  get receipt(): Receipt | undefined {
+    if (this.own) return this.own;
+    const original = this.sameAs!.receipt!;
+    return { ...original, duplicate: true };
+  }
+}
+
+function duplicateSlot(entry: StoredEntry): Slot {
+  const envelope = parseEnvelope(entry.envelope);
+  return new Slot(undefined, {
+    eventId: envelope.eventId,
+    index: entry.index,
+    leafHash: leafHash(entry.envelope),
+    receivedAt: envelope.receivedAt,
+    duplicate: true,
+  });
+}

@@ -1,0 +1,25 @@
+/** Configuration of the SQLite engine. */
+import path from 'node:path';
+
+/** File name of the main (durable) database inside the data directory. */
+export const SQLITE_MAIN_FILE = 'veritrail.db';
+/** File name of the derived index database inside the data directory. */
+export const SQLITE_INDEX_FILE = 'veritrail-index.db';
+/** SQLite page cache of the index file; its random inserts want their B-tree in memory. */
+export const DEFAULT_SQLITE_INDEX_CACHE_KIB = 64 * 1024;
+
+export interface SqliteConfig {
+  /** The data directory (created if missing). Example: `./data`. */
+  dataDir: string;
+  /**
+   * Open for reading only, without the data-directory lock (for `veritrail fsck` and tests
+   * next to a running server). Default false.
+   */
+  readOnly?: boolean;
+  /** Page cache of the index file, in KiB. Default DEFAULT_SQLITE_INDEX_CACHE_KIB. */
+  indexCacheKiB?: number;
+}
+
+export function sqlitePaths(config: SqliteConfig): { main: string; index: string } {
+  return { main: path.join(config.dataDir, SQLITE_MAIN_FILE), index: path.join(config.dataDir, SQLITE_INDEX_FILE) };
+}

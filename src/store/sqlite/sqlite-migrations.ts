@@ -1,0 +1,84 @@
+/**
+ * The SQLite schema, as versioned migrations. Two files make one store:
+ *  - the main file (`veritrail.db`) holds everything that is the log's truth: projects, keys,
+ *    entries, tiles, checkpoints, settings. Every commit is durable (WAL, synchronous=FULL).
+ *  - the index file (`veritrail-index.db`) holds what can be rebuilt from the main file: today
+ *    the event-id index used for de-duplication. See sqlite-store.ts for why it is apart.
+ */
+import type { Migration } from '../migrations.ts';
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    statements: [
+      `CREATE TABLE projects (
+         pk INTEGER PRIMARY KEY,
+         id TEXT NOT NULL UNIQUE,
+         name TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         log_origin TEXT NOT NULL,
+         system INTEGER NOT NULL DEFAULT 0,
+         tree_size INTEGER NOT NULL DEFAULT 0
+       )`,
+      `CREATE TABLE keys (
+         id TEXT PRIMARY KEY,
+         project_pk INTEGER REFERENCES projects(pk),
+         role TEXT NOT NULL,
+         description TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         last_used_at TEXT,
+         secret_hash TEXT NOT NULL UNIQUE,
+         revoked_at TEXT
+       )`,
+      `CREATE INDEX keys_by_project ON keys(project_pk, created_at)`,
+      // One B-tree for every log's entries: the rowid packs (project, index), see entryKey().
+      `CREATE TABLE entries (
+         key INTEGER PRIMARY KEY,
+         envelope BLOB
+       )`,
+      `CREATE TABLE tiles (
+         project_pk INTEGER NOT NULL,
+         level INTEGER NOT NULL,
+         idx INTEGER NOT NULL,
+         hashes BLOB NOT NULL,
+         PRIMARY KEY (project_pk, level, idx)
+       )`,
+      `CREATE TABLE checkpoints (
+         project_pk INTEGER NOT NULL,
+         tree_size INTEGER NOT NULL,
+         root_hash BLOB NOT NULL,
+         note TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         PRIMARY KEY (project_pk, tree_size)
+       )`,
+      `CREATE TABLE settings (
+         project_pk INTEGER NOT NULL,
+         name TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         value TEXT NOT NULL,
+         updated_at TEXT NOT NULL,
+         PRIMARY KEY (project_pk, name, version)
+       )`,
+    ],
+  },
+];
+
+/**
+ * The index file's schema. It is derived data, so a change of this version drops and rebuilds
+ * the file from the main file instead of migrating it.
+ */
+export const SQLITE_INDEX_SCHEMA_VERSION = 1;
+export const SQLITE_INDEX_SCHEMA = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // How far each log has been indexed: entries below `size` are in event_ids.
+  `CREATE TABLE indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
+  // 48 bits of SHA-256(event id) -> index. Several indexes may share a hash; the entry itself
+  // settles which one, if any, has the id.
+  `CREATE TABLE event_ids (
+     project_pk INTEGER NOT NULL,
+     id_hash INTEGER NOT NULL,
+     idx INTEGER NOT NULL,
+     PRIMARY KEY (project_pk, id_hash, idx)
+   ) WITHOUT ROWID`,
+];

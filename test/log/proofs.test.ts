@@ -1,0 +1,142 @@
+/**
+ * Inclusion and consistency proofs, roots and tiles, checked against a naive in-memory RFC 6962
+ * tree (test/helpers/reference-tree.ts) at every size from 1 to 300 and at random sizes up to
+ * 100,000, through the real store and tile reader.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ReferenceTree } from '../helpers/reference-tree.ts';
+import { appendLeaves, ENGINES, initStore, testProject, type TestStore } from '../helpers/stores.ts';
+import { leafHash } from '../../src/log/hashing.ts';
+import { TreeReader } from '../../src/log/tree-reader.ts';
+import { TreeEdge } from '../../src/log/tree-edge.ts';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
+
+/** Deterministic pseudo-random numbers, so a failure can be replayed. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+for (const engine of ENGINES) {
+  describe(`${engine}: proofs against a reference tree`, () => {
+    let handle: TestStore;
+    before(async () => {
+      handle = await initStore(engine);
+    });
+    after(() => handle.destroy());
+
+    it('every root, inclusion proof and consistency proof for sizes 1..300', async () => {
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      const reference = new ReferenceTree();
+      const random = rng(1);
+      const reader = new TreeReader(store);
+      // Grow the log in uneven batches, checking the tiles as written at each size on the way.
+      while (reference.leaves.length < 300) {
+        const batch = Array.from({ length: Math.min(300 - reference.leaves.length, 1 + Math.floor(random() * 40)) }, () => randomBytes(8));
+        batch.forEach((entry) => reference.push(entry));
+        await appendLeaves(store, project.id, batch.map(leafHash), batch);
+        const size = reference.leaves.length;
+        assert.deepEqual(await reader.root(project.id, size), reference.mth(0, size), `root at ${size}`);
+        const edge = TreeEdge.fromTiles(size, await store.readTiles(project.id, TreeEdge.tilesFor(size)));
+        assert.deepEqual(edge.root(), reference.mth(0, size), `edge root at ${size}`);
+      }
+      // Then every proof at every older size, from the final tiles.
+      for (let n = 1; n <= 300; n++) {
+        const root = reference.mth(0, n);
+        assert.deepEqual(await reader.root(project.id, n), root, `root ${n}`);
+        for (let m = 0; m < n; m++) {
+          const proof = await reader.inclusionProof(project.id, m, n);
+          assert.deepEqual(proof, reference.path(m, 0, n), `inclusion(${m}, ${n})`);
+          assert.ok(verifyInclusion(m, n, reference.leaves[m]!, proof, root), `verify inclusion(${m}, ${n})`);
+        }
+        for (let m = 1; m <= n; m++) {
+          const proof = await reader.consistencyProof(project.id, m, n);
+          assert.deepEqual(proof, m === n ? [] : reference.consistency(m, n), `consistency(${m}, ${n})`);
+          assert.ok(verifyConsistency(m, n, reference.mth(0, m), root, proof), `verify consistency(${m}, ${n})`);
+        }
+      }
+    });
+
+    it('random proofs at random sizes up to 100,000', async () => {
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      const reference = new ReferenceTree();
+      const random = rng(7);
+      const total = 100_000;
+      while (reference.leaves.length < total) {
+        const count = Math.min(total - reference.leaves.length, 1 + Math.floor(random() * 3000));
+        const hashes = Array.from({ length: count }, () => randomBytes(32));
+        hashes.forEach((h) => reference.pushLeafHash(h));
+        await appendLeaves(store, project.id, hashes);
+      }
+      const reader = new TreeReader(store, 64);
+      const sizes = [total, 65_536, 65_537, 256 * 256 + 255, 99_999, ...Array.from({ length: 25 }, () => 1 + Math.floor(random() * total))];
+      for (const n of sizes) {
+        const root = reference.mth(0, n);
+        assert.deepEqual(await reader.root(project.id, n), root, `root ${n}`);
+        for (let k = 0; k < 12; k++) {
+          const m = k === 0 ? n - 1 : k === 1 ? 0 : Math.floor(random() * n);
+          const proof = await reader.inclusionProof(project.id, m, n);
+          assert.deepEqual(proof, reference.path(m, 0, n), `inclusion(${m}, ${n})`);
+          assert.ok(verifyInclusion(m, n, reference.leaves[m]!, proof, root));
+          const old = k === 0 ? n : 1 + Math.floor(random() * n);
+          const consistency = await reader.consistencyProof(project.id, old, n);
+          assert.deepEqual(consistency, old === n ? [] : reference.consistency(old, n), `consistency(${old}, ${n})`);
+          assert.ok(verifyConsistency(old, n, reference.mth(0, old), root, consistency));
+        }
+      }
+    });
+  });
+}
+
+describe('proof verification rejects what it must', () => {
+  const reference = new ReferenceTree();
+  for (let i = 0; i < 70; i++) reference.push(Buffer.from([i]));
+
+  it('a wrong index, a truncated or padded proof, a flipped byte', () => {
+    for (let n = 1; n <= 70; n++) {
+      const root = reference.mth(0, n);
+      for (let m = 0; m < n; m++) {
+        const proof = reference.path(m, 0, n);
+        assert.ok(verifyInclusion(m, n, reference.leaves[m]!, proof, root));
+        if (n > 1) assert.ok(!verifyInclusion((m + 1) % n, n, reference.leaves[m]!, proof, root), `wrong index ${m} ${n}`);
+        if (proof.length > 0) {
+          assert.ok(!verifyInclusion(m, n, reference.leaves[m]!, proof.slice(1), root), 'truncated');
+          const flipped = proof.map((h) => Buffer.from(h));
+          flipped[0]![5]! ^= 1;
+          assert.ok(!verifyInclusion(m, n, reference.leaves[m]!, flipped, root), 'flipped');
+        }
+        assert.ok(!verifyInclusion(m, n, reference.leaves[m]!, [...proof, root], root), 'padded');
+      }
+      for (let m = 1; m < n; m++) {
+        const proof = reference.consistency(m, n);
+        assert.ok(verifyConsistency(m, n, reference.mth(0, m), root, proof));
+        assert.ok(!verifyConsistency(m, n, reference.mth(0, m), root, proof.slice(0, -1)), 'truncated consistency');
+        const flipped = proof.map((h) => Buffer.from(h));
+        flipped[flipped.length - 1]![0]! ^= 1;
+        assert.ok(!verifyConsistency(m, n, reference.mth(0, m), root, flipped), 'flipped consistency');
+        const wrongOld = Buffer.from(reference.mth(0, m));
+        wrongOld[0]! ^= 1;
+        assert.ok(!verifyConsistency(m, n, wrongOld, root, proof), 'wrong old root');
+      }
+    }
+  });
+
+  it('edge rules: m == n, m == 0, m > n, index outside the tree', () => {
+    const root = reference.mth(0, 10);
+    assert.ok(verifyConsistency(10, 10, root, root, []));
+    assert.ok(!verifyConsistency(10, 10, root, root, [root]));
+    assert.ok(!verifyConsistency(10, 10, reference.mth(0, 9), root, []));
+    assert.ok(verifyConsistency(0, 10, reference.mth(0, 0), root, []));
+    assert.ok(!verifyConsistency(11, 10, root, root, []));
+    assert.equal(rootFromInclusionProof(10, 10, reference.leaves[0]!, []), undefined);
+    assert.equal(rootFromInclusionProof(-1, 10, reference.leaves[0]!, []), undefined);
+  });
+});
