@@ -25,5 +25,6 @@ export async function serve(config: NodeConfig): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  await app.listen({ host: node.config.host, port: node.config.port });
+  const address = await app.listen({ host: node.config.host, port: node.config.port });
+  process.stdout.write(`Veritrail is listening on ${address} (data in ${node.config.dataDir})\n`);
 }

@@ -133,7 +133,6 @@ export const VT_ERR_TREE_SIZE_TOO_LARGE = defineError('VT_ERR_TREE_SIZE_TOO_LARG
 export const VT_ERR_INDEX_OUT_OF_RANGE = defineError('VT_ERR_INDEX_OUT_OF_RANGE', 400, 'Index %s is outside a tree of size %s');
 export const VT_ERR_PROOF_RANGE = defineError('VT_ERR_PROOF_RANGE', 400, 'A consistency proof needs 0 < from <= to; got from=%s to=%s');
 export const VT_ERR_TILE_NOT_FOUND = defineError('VT_ERR_TILE_NOT_FOUND', 404, 'Tile %s does not exist at the current tree size');
-export const VT_ERR_NO_CHECKPOINT = defineError('VT_ERR_NO_CHECKPOINT', 404, 'Project %s has no signed checkpoint yet');
 export const VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE = defineError(
   'VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE',
   404,
@@ -171,7 +170,6 @@ export const ERROR_CATALOGUE = {
   VT_ERR_INDEX_OUT_OF_RANGE,
   VT_ERR_PROOF_RANGE,
   VT_ERR_TILE_NOT_FOUND,
-  VT_ERR_NO_CHECKPOINT,
   VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE,
   VT_ERR_LOG_UNAVAILABLE,
   VT_ERR_STORE_BUSY,

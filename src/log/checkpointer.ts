@@ -61,7 +61,13 @@ export class Checkpointer {
 
   start(): void {
     this.timer ??= setInterval(() => void this.runPass(), this.intervalMs);
-    this.timer.unref();
+    this.holdTimer();
+  }
+
+  /** The timer keeps the process alive exactly while somebody waits for a checkpoint. */
+  private holdTimer(): void {
+    if (this.waiters.size > 0) this.timer?.ref();
+    else this.timer?.unref();
   }
 
   /** Stops the timer and signs whatever grew, so a clean shutdown leaves every log covered. */
@@ -91,6 +97,7 @@ export class Checkpointer {
       const list = this.waiters.get(projectId) ?? [];
       list.push({ size, resolve, reject });
       this.waiters.set(projectId, list);
+      this.holdTimer();
     });
   }
 
@@ -178,5 +185,6 @@ export class Checkpointer {
       this.waiters.set(projectId, still);
       this.dirty.add(projectId);
     } else this.waiters.delete(projectId);
+    this.holdTimer();
   }
 }

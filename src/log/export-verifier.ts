@@ -4,7 +4,7 @@
  * tree, the tree against the checkpoint, and the checkpoint's signature.
  *
  * Lines written by Veritrail are `{"index":I,"leafHash":"<hex>",` + the envelope's members
- * (query/export-lines.ts), so the stored envelope is `{` + the rest of the line and is hashed
+ * (export-format.ts), so the stored envelope is `{` + the rest of the line and is hashed
  * as is, with no parse: that is what lets verification run at hashing speed. A line in any
  * other member order (re-serialised by some tool) is parsed and its envelope rebuilt.
  */
@@ -14,7 +14,7 @@ import { parseCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { leafHash } from './hashing.ts';
 import { openNote, type NoteVerifier } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
-import { EXPORT_LINE_PATTERN } from '../query/export-lines.ts';
+import { EXPORT_LINE_PATTERN } from './export-format.ts';
 
 export interface ExportVerification {
   ok: boolean;

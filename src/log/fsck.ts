@@ -69,24 +69,24 @@ export async function fsckLog(store: Store, projectId: string, verifier: NoteVer
 }
 
 /**
- * Compares rebuilt tiles with the stored ones; returns the first leaf index under a tile that
- * differs (the leaf itself for level 0, the first leaf of the differing subtree above).
+ * Compares rebuilt tiles with the stored ones; returns the first leaf under the first differing
+ * hash of the lowest level that differs. A changed entry changes its level-0 hash and every
+ * hash above it, so the lowest level names the entry itself; a difference only higher up means
+ * a stored interior tile was changed, and names the first leaf under the changed hash.
  */
 async function firstTileMismatch(store: Store, projectId: string, tiles: readonly TileWrite[]): Promise<number | undefined> {
   const stored = await store.readTiles(projectId, tiles);
-  let first: number | undefined;
+  let best: { level: number; leaf: number } | undefined;
   tiles.forEach((tile, i) => {
     const have = stored[i];
     const want = tile.hashes;
-    const count = want.length / HASH_SIZE;
-    for (let h = 0; h < count; h++) {
+    for (let h = 0; h < want.length / HASH_SIZE; h++) {
       const wanted = want.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE);
-      if (!have || have.length < (h + 1) * HASH_SIZE || !have.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE).equals(wanted)) {
-        const leaf = (tile.index * 256 + h) * 256 ** tile.level;
-        first = first === undefined ? leaf : Math.min(first, leaf);
-        break;
-      }
+      if (have && have.length >= (h + 1) * HASH_SIZE && have.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE).equals(wanted)) continue;
+      const leaf = (tile.index * 256 + h) * 256 ** tile.level;
+      if (!best || tile.level < best.level || (tile.level === best.level && leaf < best.leaf)) best = { level: tile.level, leaf };
+      break;
     }
   });
-  return first;
+  return best?.leaf;
 }

@@ -5,7 +5,7 @@
  */
 import type { CheckpointRecord, Store } from '../store/store.ts';
 import type { TreeReader } from '../log/tree-reader.ts';
-import { checkpointLine, exportLine } from './export-lines.ts';
+import { checkpointLine, exportLine } from '../log/export-format.ts';
 
 /** Entries read per store call while exporting. */
 export const EXPORT_CHUNK = 1000;

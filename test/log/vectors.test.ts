@@ -144,7 +144,7 @@ describe('signed notes and checkpoints (C2SP)', () => {
     assert.throws(() => openNote(note, [b]), /no known key/);
     assert.ok(openNote(note, [b, a]));
     for (const bad of ['o\n01\n' + Buffer.alloc(32).toString('base64') + '\n', 'o\n1\nAAAA\n', 'o o\n1\n' + Buffer.alloc(32).toString('base64') + '\n', 'o\n1\n']) {
-      assert.throws(() => parseCheckpoint(bad), undefined, JSON.stringify(bad));
+      assert.throws(() => parseCheckpoint(bad), Error, JSON.stringify(bad));
     }
   });
 });

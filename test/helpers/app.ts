@@ -1,0 +1,60 @@
+/**
+ * `build(t)`: a real node (SQLite in a temporary directory) and its Fastify app, closed after
+ * the test. Requests go through `app.inject`, which runs the whole HTTP stack in process.
+ */
+import fs from 'node:fs';
+import type { TestContext } from 'node:test';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/api/app.ts';
+import { VeritrailNode } from '../../src/api/node.ts';
+import type { NodeConfig } from '../../src/api/node-config.ts';
+import { tempDir } from './stores.ts';
+
+export interface Built {
+  app: FastifyInstance;
+  node: VeritrailNode;
+  orgKey: string;
+  dataDir: string;
+  /** An inject with a Bearer key. */
+  call(key: string | undefined, method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** A project and one key of each role in it. */
+  project(name?: string): Promise<{ id: string; owner: string; writer: string; reader: string }>;
+}
+
+export async function build(t: TestContext, config: NodeConfig = {}): Promise<Built> {
+  const dataDir = config.dataDir ?? tempDir();
+  const node = await VeritrailNode.open({ dataDir, port: 0, originHost: 'veritrail.test', checkpointIntervalMs: 50, log: false, ...config });
+  const app = await buildApp(node);
+  t.after(async () => {
+    await app.close();
+    await node.close();
+    if (!config.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const orgKey = node.firstKey!;
+  const call: Built['call'] = (key, method, url, body, headers = {}) =>
+    app.inject({
+      method: method as 'GET',
+      url,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body) ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) } : {}),
+    });
+  const built: Built = {
+    app,
+    node,
+    orgKey,
+    dataDir,
+    call,
+    async project(name = 'test') {
+      const created = await call(orgKey, 'POST', '/v1/projects', { name });
+      if (created.statusCode !== 201) throw new Error(`couldn't create a project: ${created.body}`);
+      const id = created.json<{ id: string }>().id;
+      const key = async (role: string) => {
+        const response = await call(orgKey, 'POST', `/v1/projects/${id}/keys`, { role });
+        if (response.statusCode !== 201) throw new Error(`couldn't create a ${role} key: ${response.body}`);
+        return response.json<{ key: string }>().key;
+      };
+      return { id, owner: await key('PROJECT_OWNER'), writer: await key('PROJECT_WRITER'), reader: await key('PROJECT_READ_ONLY') };
+    },
+  };
+  return built;
+}

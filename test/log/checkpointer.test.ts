@@ -1,0 +1,73 @@
+/**
+ * The checkpointer signs only what the store really holds: it re-hashes stored entry bytes
+ * before signing, refuses when they disagree with the stored tiles, and never signs a size that
+ * is not consistent with the last checkpoint.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { appendLeaves, initStore, testProject } from '../helpers/stores.ts';
+import { Checkpointer } from '../../src/log/checkpointer.ts';
+import { TreeReader } from '../../src/log/tree-reader.ts';
+import { signerFromSeed, openNote } from '../../src/log/signed-note.ts';
+import { leafHash } from '../../src/log/hashing.ts';
+import { parseCheckpoint } from '../../src/log/checkpoint.ts';
+import { FatalError } from '../../src/core/errors.ts';
+import { SQLITE_MAIN_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+
+const signer = signerFromSeed('checkpointer.test', Buffer.alloc(32, 9));
+
+describe('checkpointer', () => {
+  it('signs growing logs with the stored root, and waiters get the covering checkpoint', async (t) => {
+    const handle = await initStore('sqlite');
+    t.after(() => handle.destroy());
+    const project = testProject();
+    await handle.store.createProject(project);
+    const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 20 });
+    checkpointer.start();
+    t.after(() => checkpointer.stop());
+    const envelopes = Array.from({ length: 10 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    checkpointer.markDirty(project.id);
+    const checkpoint = await checkpointer.waitFor(project.id, 10);
+    const body = parseCheckpoint(openNote(checkpoint.note, [signer]));
+    assert.equal(body.size, 10);
+    assert.deepEqual(body.root, await new TreeReader(handle.store).root(project.id, 10));
+    assert.equal(body.origin, project.logOrigin);
+  });
+
+  it('refuses to sign when a stored entry no longer matches its stored leaf hash, naming the entry', async (t) => {
+    const handle = await initStore('sqlite');
+    t.after(() => handle.destroy());
+    const project = testProject();
+    await handle.store.createProject(project);
+    const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer);
+    await checkpointer.signLog(project.id);
+    const envelopes = Array.from({ length: 20 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    // Change entry 13's bytes behind the store's back, as a disk or an intruder might.
+    const db = new Database(path.join(handle.dataDir, SQLITE_MAIN_FILE));
+    db.prepare('UPDATE entries SET envelope = ? WHERE CAST(envelope AS TEXT) = ?').run(Buffer.from('{"i":99}'), '{"i":13}');
+    db.close();
+    await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /entry 13 does not match/.test(error.message));
+    assert.equal((await handle.store.latestCheckpoint(project.id))!.treeSize, 0, 'nothing was signed');
+  });
+
+  it('refuses to sign when the stored tree no longer folds to the last signed root', async (t) => {
+    const handle = await initStore('sqlite');
+    t.after(() => handle.destroy());
+    const project = testProject();
+    await handle.store.createProject(project);
+    const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer);
+    const envelopes = Array.from({ length: 5 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    await checkpointer.signLog(project.id);
+    // Rewrite history: replace the level-0 tile as if entry 2 had been different all along.
+    const forged = Buffer.concat(envelopes.map((e, i) => leafHash(i === 2 ? Buffer.from('{"i":"forged"}') : e)));
+    await handle.store.append([{ projectId: project.id, fromSize: 5, entries: [], tiles: [{ level: 0, index: 0, hashes: forged }] }]);
+    await appendLeaves(handle.store, project.id, [leafHash(Buffer.from('{"i":5}'))], [Buffer.from('{"i":5}')]);
+    await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /no longer match the signed checkpoint/.test(error.message));
+    assert.equal((await handle.store.latestCheckpoint(project.id))!.treeSize, 5);
+  });
+});
