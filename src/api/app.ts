@@ -11,6 +11,7 @@ import { nativeApi } from './native/index.ts';
 import { nativeErrorBody, nativeErrorHandler } from './native/errors.ts';
 import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
+import { selfAuditPlugin } from './self-audit/index.ts';
 
 /** A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -59,6 +60,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
     },
   });
   await app.register(servicesPlugin, { node });
+  await app.register(selfAuditPlugin, { node });
   app.setErrorHandler(nativeErrorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(nativeErrorBody(new VT_ERR_ROUTE_NOT_FOUND(request.method, request.url.split('?')[0]!)));

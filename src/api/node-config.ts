@@ -12,6 +12,8 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
 /** Where the SQLite store, the checkpoint key and the lock file live. */
 export const DEFAULT_DATA_DIR = './data';
+/** The awsRegion of self-audit records when none is configured: the server is not in AWS. */
+export const DEFAULT_REGION = 'local';
 /** The largest request body (spec/api.md: 16 MiB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -39,12 +41,19 @@ export interface NodeConfig {
   sequencerHooks?: SequencerHooks;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
+  /**
+   * The region written into self-audit records' awsRegion. Default `local`. Example: `eu-west-1`.
+   */
+  region?: string;
+  /** Also record reads of the management API (GET of projects, keys, configuration) in self-audit. Default false. */
+  auditReads?: boolean;
   /** Write pino logs (JSON, one line each) to standard output. Default true for serve. */
   log?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }
 
 export interface ResolvedNodeConfig extends NodeConfig {
   dataDir: string;
+  region: string;
   host: string;
   port: number;
   originHost: string;
@@ -63,5 +72,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   if (config.checkpointIntervalMs !== undefined && !(config.checkpointIntervalMs >= 10)) {
     throw new Error('checkpointIntervalMs must be at least 10');
   }
-  return { ...config, host, port, originHost, dataDir: config.dataDir ?? DEFAULT_DATA_DIR };
+  const region = config.region ?? DEFAULT_REGION;
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
+  return { ...config, host, port, originHost, region, dataDir: config.dataDir ?? DEFAULT_DATA_DIR };
 }

@@ -33,6 +33,8 @@ export class VeritrailNode {
     readonly appender: Appender,
     readonly authenticator: Authenticator,
     readonly clock: Clock,
+    /** The built-in project holding organisation-wide self-audit records (ORG_OWNER only). */
+    readonly systemProjectId: string,
     /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
     readonly firstKey: string | undefined,
   ) {}
@@ -50,11 +52,12 @@ export class VeritrailNode {
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
+      const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
       // Logs that grew after their last checkpoint (a crash between commit and signing) are
       // signed on the first pass.
       for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, firstKey);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, systemProjectId, firstKey);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -74,6 +77,15 @@ export class VeritrailNode {
     await this.store.createProject(project);
     await this.checkpointer.signLog(id);
     return project;
+  }
+
+  /**
+   * Appends a self-audit record to a project's log and resolves once it is committed. Such
+   * records are Veritrail's own, so no project's audit configuration can drop them.
+   */
+  async recordSelfAudit(projectId: string, record: Record<string, unknown>): Promise<void> {
+    const prepared = this.appender.prepare(projectId, [record], isoTime(this.clock.now()));
+    await this.appender.append(projectId, prepared);
   }
 
   /** The project with this id, from memory after the first read. */
@@ -123,6 +135,19 @@ async function verifyAtStart(store: Store, reader: TreeReader, signer: NoteSigne
       throw new Error(`the log of project ${project.id} failed its start-up check: ${problem}. Run \`veritrail fsck\` to find the first bad entry.`);
     }
   }
+}
+
+/** The system project's name; it is found by its `system` flag, not by name. */
+export const SYSTEM_PROJECT_NAME = 'veritrail-system';
+
+/** Finds the system project, making it (with its empty checkpoint) on first start. */
+async function ensureSystemProject(store: Store, checkpointer: Checkpointer, originHost: string, clock: Clock): Promise<string> {
+  const existing = (await store.listProjects()).find((p) => p.system);
+  if (existing) return existing.id;
+  const id = newProjectId();
+  await store.createProject({ id, name: SYSTEM_PROJECT_NAME, createdAt: isoTime(clock.now()), logOrigin: logOrigin(originHost, id), system: true });
+  await checkpointer.signLog(id);
+  return id;
 }
 
 /** On a store with no projects and no keys, makes the first ORG_OWNER key. */

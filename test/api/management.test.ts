@@ -15,7 +15,7 @@ describe('projects and keys', () => {
 
     const p = await vt.project('second');
     const list = await vt.call(vt.orgKey, 'GET', '/v1/projects');
-    assert.equal(list.json<{ totalCount: number }>().totalCount, 2);
+    assert.equal(list.json<{ totalCount: number }>().totalCount, 3, 'two projects and the system project');
     const own = await vt.call(p.reader, 'GET', '/v1/projects');
     assert.deepEqual(own.json<{ results: Array<{ id: string }> }>().results.map((r) => r.id), [p.id]);
 

@@ -9,6 +9,7 @@ import { buildApp } from '../../src/api/app.ts';
 import { VeritrailNode } from '../../src/api/node.ts';
 import type { NodeConfig } from '../../src/api/node-config.ts';
 import { tempDir } from './stores.ts';
+import { newApiKey } from '../../src/auth/api-keys.ts';
 
 export interface Built {
   app: FastifyInstance;
@@ -48,10 +49,12 @@ export async function build(t: TestContext, config: NodeConfig = {}): Promise<Bu
       const created = await call(orgKey, 'POST', '/v1/projects', { name });
       if (created.statusCode !== 201) throw new Error(`couldn't create a project: ${created.body}`);
       const id = created.json<{ id: string }>().id;
-      const key = async (role: string) => {
-        const response = await call(orgKey, 'POST', `/v1/projects/${id}/keys`, { role });
-        if (response.statusCode !== 201) throw new Error(`couldn't create a ${role} key: ${response.body}`);
-        return response.json<{ key: string }>().key;
+      // Setup keys are made in the store, not through the API, so that the project's log starts
+      // empty (keys made through the API leave self-audit records in it).
+      const key = async (role: 'PROJECT_OWNER' | 'PROJECT_WRITER' | 'PROJECT_READ_ONLY') => {
+        const { record, secret } = newApiKey(role, id, `test ${role}`, Date.now());
+        await node.store.createKey(record);
+        return secret;
       };
       return { id, owner: await key('PROJECT_OWNER'), writer: await key('PROJECT_WRITER'), reader: await key('PROJECT_READ_ONLY') };
     },

@@ -13,7 +13,15 @@ export async function nativeAuthHook(request: FastifyRequest): Promise<void> {
   const access = request.routeOptions.config.access;
   if (access === undefined || access === 'public') return;
   const node = request.server.veritrail;
-  const principal = await node.authenticator.fromAuthorization(request.headers.authorization);
+  let principal;
+  try {
+    principal = await node.authenticator.fromAuthorization(request.headers.authorization);
+  } catch (error) {
+    // Credentials were presented and refused: a failed authentication, which self-audit
+    // records. A request with no Authorization header at all is not one.
+    if (request.headers.authorization !== undefined) request.authFailed = true;
+    throw error;
+  }
   request.principal = principal;
   const projectId = (request.params as { projectId?: string } | undefined)?.projectId;
   if (projectId !== undefined) {

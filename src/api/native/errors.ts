@@ -14,6 +14,7 @@ export function nativeErrorBody(error: VeritrailError): { error: string; message
 /** The error handler of the native API (and the app's default for unmatched routes). */
 export function nativeErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const mapped = toVeritrailError(error, request);
+  request.failure = { code: mapped.code, message: mapped.message };
   if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
   else request.log.info({ code: mapped.code }, mapped.message);
   void reply

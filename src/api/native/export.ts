@@ -11,7 +11,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/projects/:projectId/export',
     {
-      config: { access: 'project:read' },
+      config: { access: 'project:read', operation: 'ExportEvents', audit: 'export' },
       schema: {
         tags: ['export'],
         summary: 'Export the whole log as JSONL, ending with the checkpoint that covers every line',

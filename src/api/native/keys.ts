@@ -10,7 +10,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/projects/:projectId/keys',
     {
-      config: { access: 'project:admin' },
+      config: { access: 'project:admin', operation: 'CreateKey', audit: 'change' },
       schema: { tags: ['keys'], summary: 'Create a key (shown once)', params: ProjectParams, body: CreateKeyBody, response: { 201: CreatedKey, 400: ErrorBody } },
     },
     async (request, reply) => {
@@ -22,7 +22,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/projects/:projectId/keys',
-    { config: { access: 'project:admin' }, schema: { tags: ['keys'], summary: 'List live keys', params: ProjectParams, response: { 200: KeyList } } },
+    { config: { access: 'project:admin', operation: 'ListKeys', audit: 'read' }, schema: { tags: ['keys'], summary: 'List live keys', params: ProjectParams, response: { 200: KeyList } } },
     async (request) => {
       const keys = await node.store.listKeys(request.project!.id);
       return { results: keys.map(({ id, role, description, createdAt, lastUsedAt }) => ({ id, role, description, createdAt, lastUsedAt })) };
@@ -31,7 +31,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/projects/:projectId/keys/:keyId',
-    { config: { access: 'project:admin' }, schema: { tags: ['keys'], summary: 'Revoke a key; it fails on its next request', params: KeyParams } },
+    { config: { access: 'project:admin', operation: 'DeleteKey', audit: 'change' }, schema: { tags: ['keys'], summary: 'Revoke a key; it fails on its next request', params: KeyParams } },
     async (request, reply) => {
       const revoked = await node.store.revokeKey(request.project!.id, request.params.keyId);
       if (!revoked) throw new VT_ERR_KEY_NOT_FOUND(request.params.keyId, request.project!.id);

@@ -24,14 +24,14 @@ export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/log/key',
-    { config: { access: 'public' }, schema: { tags: ['log'], summary: 'The checkpoint verifier key (C2SP signed-note form)', response: { 200: LogKey } } },
+    { config: { access: 'public', operation: 'GetLogKey' }, schema: { tags: ['log'], summary: 'The checkpoint verifier key (C2SP signed-note form)', response: { 200: LogKey } } },
     async () => ({ name: node.signer.name, vkey: node.signer.text }),
   );
 
   app.get(
     '/projects/:projectId/log/checkpoint',
     {
-      config: { access: 'project:read' },
+      config: { access: 'project:read', operation: 'GetCheckpoint' },
       schema: { tags: ['log'], summary: 'The latest signed checkpoint (text/plain)', params: ProjectParams, produces: ['text/plain'] },
     },
     async (request, reply) => {
@@ -43,7 +43,7 @@ export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/projects/:projectId/log/proof/inclusion',
     {
-      config: { access: 'project:read' },
+      config: { access: 'project:read', operation: 'GetInclusionProof' },
       schema: {
         tags: ['log'],
         summary: 'Inclusion proof of one entry (by index or eventId) in a tree size (default: the latest checkpoint)',
@@ -75,7 +75,7 @@ export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/projects/:projectId/log/proof/consistency',
     {
-      config: { access: 'project:read' },
+      config: { access: 'project:read', operation: 'GetConsistencyProof' },
       schema: {
         tags: ['log'],
         summary: 'Consistency proof between two tree sizes (to defaults to the latest checkpoint)',
@@ -101,7 +101,7 @@ export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       `/projects/:projectId/log/${route}/*`,
       {
-        config: { access: 'project:read' },
+        config: { access: 'project:read', operation: route === 'tile' ? 'GetTile' : 'GetEntryBundle' },
         schema: {
           tags: ['log'],
           summary:

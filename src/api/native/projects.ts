@@ -13,7 +13,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/projects',
     {
-      config: { access: 'org:admin' },
+      config: { access: 'org:admin', operation: 'CreateProject', audit: 'change' },
       schema: { tags: ['projects'], summary: 'Create a project', body: CreateProjectBody, response: { 201: Project, 400: ErrorBody } },
     },
     async (request, reply) => {
@@ -24,7 +24,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/projects',
-    { config: { access: 'project:read' }, schema: { tags: ['projects'], summary: 'List the projects this key can see', response: { 200: ProjectList } } },
+    { config: { access: 'project:read', operation: 'ListProjects', audit: 'read' }, schema: { tags: ['projects'], summary: 'List the projects this key can see', response: { 200: ProjectList } } },
     async (request) => {
       const principal = request.principal!;
       const all = await node.store.listProjects();
@@ -36,7 +36,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Every key of a project may read the project itself, whatever its role.
   app.get(
     '/projects/:projectId',
-    { config: { access: 'project:write' }, schema: { tags: ['projects'], summary: 'Read a project', params: ProjectParams, response: { 200: Project } } },
+    { config: { access: 'project:write', operation: 'GetProject', audit: 'read' }, schema: { tags: ['projects'], summary: 'Read a project', params: ProjectParams, response: { 200: Project } } },
     async (request) => projectView(request.project!),
   );
 };

@@ -1,0 +1,106 @@
+/**
+ * Self-audit (DESIGN.md "Everything the service itself is asked to do … is recorded"): one
+ * onSend hook for every scope and dialect. A route opts in through its config:
+ *
+ *   config: { operation: 'CreateKey', audit: 'change' }
+ *
+ * `change` and `export` calls are always recorded, `read` calls only when the server records
+ * reads (off by default), and every failed authentication (credentials presented and refused)
+ * is recorded whatever the route. The hook runs before the response leaves, and waits for the
+ * record's commit: a change is not acknowledged unless its record is in the log. If the record
+ * cannot be committed the caller gets 503, though the change itself stands.
+ *
+ * Where records go: into the log of the project the call names (when it exists), else into the
+ * built-in system project that only ORG_OWNER can read; failed authentications always go there.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { VT_ERR_LOG_UNAVAILABLE } from '../../core/errors.ts';
+import { isProjectId } from '../../core/ids.ts';
+import type { VeritrailNode } from '../node.ts';
+import { selfAuditRecord } from './record.ts';
+
+/** Which calls of a route are recorded. */
+export type AuditKind = 'change' | 'read' | 'export';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The API action's name in self-audit records (CloudTrail eventName), e.g. CreateProject. */
+    operation?: string;
+    audit?: AuditKind;
+  }
+  interface FastifyRequest {
+    /** The catalogued error the call failed with, set by a dialect's error handler. */
+    failure?: { code: string; message: string };
+    /** Set by an authenticator that was given credentials and refused them. */
+    authFailed?: boolean;
+    /** Set once the call's record is written, so an error reply does not write a second. */
+    selfAudited?: boolean;
+  }
+}
+
+export const selfAuditPlugin = fp<{ node: VeritrailNode }>(
+  async (app, { node }) => {
+    app.decorateRequest('failure', undefined);
+    app.decorateRequest('authFailed', false);
+    app.decorateRequest('selfAudited', false);
+
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.selfAudited) return payload;
+      const config = request.routeOptions.config;
+      const recorded = config.audit === 'change' || config.audit === 'export' || (config.audit === 'read' && node.config.auditReads === true);
+      if (!request.authFailed && !recorded) return payload;
+      request.selfAudited = true;
+      const projectId = request.authFailed ? node.systemProjectId : await targetProject(node, request);
+      const record = selfAuditRecord({
+        eventName: config.operation ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
+        readOnly: config.audit !== 'change',
+        principal: request.principal,
+        sourceIp: request.ip,
+        userAgent: request.headers['user-agent'],
+        requestId: request.id,
+        requestParameters: requestParameters(request),
+        responseElements: responseElements(reply, payload),
+        ...(reply.statusCode >= 400 ? { error: request.failure ?? { code: String(reply.statusCode), message: 'the call failed' } } : {}),
+        region: node.config.region,
+        timeMs: node.clock.now(),
+      });
+      try {
+        await node.recordSelfAudit(projectId, record);
+      } catch (error) {
+        request.log.error({ err: error }, "couldn't commit the self-audit record");
+        throw new VT_ERR_LOG_UNAVAILABLE("the call's self-audit record could not be committed");
+      }
+      return payload;
+    });
+  },
+  { name: 'veritrail-self-audit', dependencies: ['veritrail-services'] },
+);
+
+/** The project the call names, if it exists; otherwise the system project. */
+async function targetProject(node: VeritrailNode, request: FastifyRequest): Promise<string> {
+  if (request.project) return request.project.id;
+  const named = (request.params as { projectId?: unknown } | undefined)?.projectId;
+  if (typeof named === 'string' && isProjectId(named) && (await node.project(named))) return named;
+  return node.systemProjectId;
+}
+
+function requestParameters(request: FastifyRequest): Record<string, unknown> {
+  const body = request.body;
+  return {
+    ...(request.params as object),
+    ...(request.query as object),
+    ...(body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as object) : {}),
+  };
+}
+
+/** The JSON body of a small JSON response, for responseElements; null for anything else. */
+function responseElements(reply: FastifyReply, payload: unknown): unknown {
+  const type = String(reply.getHeader('content-type') ?? '');
+  if (typeof payload !== 'string' || !type.includes('json') || payload.length > 64 * 1024) return null;
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return null;
+  }
+}
