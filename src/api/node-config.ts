@@ -31,6 +31,11 @@ export interface NodeConfig {
   originHost?: string;
   /** The checkpoint signer key text (`PRIVATE+KEY+...`), instead of the data directory's file. */
   checkpointKey?: string;
+  /**
+   * The server secret, base64 (32+ bytes), instead of the data directory's `server-secret` file.
+   * It encrypts stored secrets that protocols need in clear; nodes sharing a store share it.
+   */
+  serverSecret?: string;
   /** Milliseconds between checkpoints of a growing log. Default 1000. */
   checkpointIntervalMs?: number;
   /** A store to use instead of the SQLite store in `dataDir` (tests, other engines). */

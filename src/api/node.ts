@@ -15,6 +15,8 @@ import { Sequencer } from '../log/sequencer.ts';
 import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { SecretBox } from '../core/secret-box.ts';
+import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
 
@@ -33,6 +35,8 @@ export class VeritrailNode {
     readonly appender: Appender,
     readonly authenticator: Authenticator,
     readonly clock: Clock,
+    /** Seals and opens stored secrets that a protocol needs in clear (core/secret-box.ts). */
+    readonly secretBox: SecretBox,
     /** The built-in project holding organisation-wide self-audit records (ORG_OWNER only). */
     readonly systemProjectId: string,
     /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
@@ -45,6 +49,7 @@ export class VeritrailNode {
     const store = config.store ?? new SqliteStore({ dataDir: config.dataDir });
     try {
       const signer = loadOrCreateSigner(config.dataDir, config.originHost, config.checkpointKey);
+      const secretBox = new SecretBox(loadOrCreateServerSecret(config.dataDir, config.serverSecret));
       const reader = new TreeReader(store);
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
@@ -57,7 +62,7 @@ export class VeritrailNode {
       // signed on the first pass.
       for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, systemProjectId, firstKey);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;

@@ -29,16 +29,18 @@ program
   .addOption(dataOption())
   .addOption(new Option('--origin-host <name>', 'public host name that begins every log origin (default host:port)').env('VERITRAIL_ORIGIN_HOST'))
   .addOption(new Option('--checkpoint-key <text>', 'checkpoint signer key (PRIVATE+KEY+...) instead of the data directory file').env('VERITRAIL_CHECKPOINT_KEY'))
+  .addOption(new Option('--server-secret <base64>', 'server secret (32+ bytes, base64) instead of the data directory file').env('VERITRAIL_SERVER_SECRET'))
   .addOption(new Option('--log-level <level>', 'pino log level').env('VERITRAIL_LOG_LEVEL').default('info'))
   .addOption(new Option('--region <region>', 'awsRegion written into self-audit records').env('VERITRAIL_REGION'))
   .addOption(new Option('--audit-reads', 'also record reads of the management API in self-audit').env('VERITRAIL_AUDIT_READS'))
-  .action(async (options: { port: string; host: string; data: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean }) => {
+  .action(async (options: { port: string; host: string; data: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string }) => {
     await serve({
       port: Number(options.port),
       host: options.host,
       dataDir: options.data,
       originHost: options.originHost,
       checkpointKey: options.checkpointKey,
+      serverSecret: options.serverSecret,
       log: { level: options.logLevel },
       region: options.region,
       auditReads: options.auditReads === true,
