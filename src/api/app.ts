@@ -12,6 +12,7 @@ import { nativeErrorBody, nativeErrorHandler } from './native/errors.ts';
 import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
 import { selfAuditPlugin } from './self-audit/index.ts';
+import { routeTablePlugin } from './route-table.ts';
 
 /** A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +43,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
 
+  await app.register(routeTablePlugin);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -66,7 +68,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
     void reply.code(404).send(nativeErrorBody(new VT_ERR_ROUTE_NOT_FOUND(request.method, request.url.split('?')[0]!)));
   });
   await app.register(healthRoutes);
-  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'public', operation: 'GetOpenApi' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(nativeApi, { prefix: '/v1' });
   return app;
 }

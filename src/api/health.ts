@@ -2,11 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 
 export const healthRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/healthz', { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'The process is up' } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: 'public', operation: 'GetHealth' }, schema: { tags: ['operations'], summary: 'The process is up' } }, async () => ({ status: 'ok' }));
 
   app.get(
     '/readyz',
-    { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'The store answers and its migrations are done' } },
+    { config: { access: 'public', operation: 'GetReadiness' }, schema: { tags: ['operations'], summary: 'The store answers and its migrations are done' } },
     async (_request, reply) => {
       try {
         await app.veritrail.store.ping();

@@ -11,6 +11,8 @@ import type { KeyRecord } from '../store/store.ts';
 
 export const KEY_PREFIX = 'vt_';
 const KEY_PATTERN = /^vt_[A-Za-z0-9_-]{43}$/;
+/** A key anywhere inside a text, for scrubbing logs and records (global: use with replace). */
+export const KEY_IN_TEXT = /vt_[A-Za-z0-9_-]{43}/g;
 
 export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');

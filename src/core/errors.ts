@@ -139,6 +139,11 @@ export const VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE = defineError(
   'Entry bundle %s holds an entry over 65,535 bytes, which tlog-tiles bundles cannot carry; read log/entries-v2/%s instead',
 );
 export const VT_ERR_LOG_UNAVAILABLE = defineError('VT_ERR_LOG_UNAVAILABLE', 503, 'This log is unavailable: %s');
+export const VT_ERR_AUDIT_NOT_COMMITTED = defineError(
+  'VT_ERR_AUDIT_NOT_COMMITTED',
+  503,
+  "The call is not acknowledged: its self-audit record could not be committed (request %s). A change it made may still stand; check before retrying",
+);
 
 // --- capacity -------------------------------------------------------------------------------
 export const VT_ERR_STORE_BUSY = defineError('VT_ERR_STORE_BUSY', 503, 'The server is busy sequencing earlier events; retry after %s seconds');
@@ -172,6 +177,7 @@ export const ERROR_CATALOGUE = {
   VT_ERR_TILE_NOT_FOUND,
   VT_ERR_ENTRY_TOO_LARGE_FOR_BUNDLE,
   VT_ERR_LOG_UNAVAILABLE,
+  VT_ERR_AUDIT_NOT_COMMITTED,
   VT_ERR_STORE_BUSY,
   VT_ERR_SHUTTING_DOWN,
   VT_ERR_RATE_LIMITED,

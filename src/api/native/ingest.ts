@@ -29,7 +29,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/projects/:projectId/events',
     {
       bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
-      config: { access: 'project:write', operation: 'PutEvents' },
+      config: { access: 'project:write', operation: 'PutEvents', audit: 'ingest' },
       // The handler checks the body (naming each bad event) and the one query parameter; the
       // schemas are for the OpenAPI document, not for a second, slower validation pass.
       validatorCompiler: () => () => true,

@@ -4,24 +4,35 @@
  *
  *   config: { operation: 'CreateKey', audit: 'change' }
  *
- * `change` and `export` calls are always recorded, `read` calls only when the server records
- * reads (off by default), and every failed authentication (credentials presented and refused)
- * is recorded whatever the route. The hook runs before the response leaves, and waits for the
- * record's commit: a change is not acknowledged unless its record is in the log. If the record
- * cannot be committed the caller gets 503, though the change itself stands.
+ * `change` and `export` calls are always recorded, whatever their outcome; `read` calls only
+ * when the server records reads (off by default); `ingest` calls never (the events they append
+ * are their own record). Every failed authentication (credentials presented and refused) is
+ * recorded whatever the route. A request refused by the rate limiter is not: it was turned away
+ * before anything was looked at, and writing a record for each would undo the limiter's work.
+ * Every route must declare `operation`, and every non-read route `audit` (route-rules.ts); the
+ * app refuses to start otherwise.
+ *
+ * The hook runs before the response leaves, and waits for the record's commit: a call is not
+ * acknowledged unless its record is in the log. If the record cannot be committed the caller
+ * gets 503 VT_ERR_AUDIT_NOT_COMMITTED instead of the route's answer (a new key is never shown),
+ * though a change the route already made stands; the error says so, so clients check first.
  *
  * Where records go: into the log of the project the call names (when it exists), else into the
  * built-in system project that only ORG_OWNER can read; failed authentications always go there.
  */
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { VT_ERR_LOG_UNAVAILABLE } from '../../core/errors.ts';
+import { VT_ERR_AUDIT_NOT_COMMITTED } from '../../core/errors.ts';
 import { isProjectId } from '../../core/ids.ts';
 import type { VeritrailNode } from '../node.ts';
 import { selfAuditRecord } from './record.ts';
+import { isReadMethod, routeRuleProblems } from './route-rules.ts';
 
-/** Which calls of a route are recorded. */
-export type AuditKind = 'change' | 'read' | 'export';
+/**
+ * Which calls of a route are recorded: `change` (always), `export` (always), `read` (with
+ * --audit-reads), `ingest` (never; the appended events are the record).
+ */
+export type AuditKind = 'change' | 'read' | 'export' | 'ingest';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -45,8 +56,14 @@ export const selfAuditPlugin = fp<{ node: VeritrailNode }>(
     app.decorateRequest('authFailed', false);
     app.decorateRequest('selfAudited', false);
 
+    // The route contract is checked once every route exists; a violation stops the start.
+    app.addHook('onReady', async () => {
+      const problems = routeRuleProblems(app.routeTable);
+      if (problems.length > 0) throw new Error(`self-audit cannot cover every route:\n  ${problems.join('\n  ')}`);
+    });
+
     app.addHook('onSend', async (request, reply, payload) => {
-      if (request.selfAudited) return payload;
+      if (request.selfAudited || request.failure?.code === 'VT_ERR_RATE_LIMITED') return payload;
       const config = request.routeOptions.config;
       const recorded = config.audit === 'change' || config.audit === 'export' || (config.audit === 'read' && node.config.auditReads === true);
       if (!request.authFailed && !recorded) return payload;
@@ -54,7 +71,7 @@ export const selfAuditPlugin = fp<{ node: VeritrailNode }>(
       const projectId = request.authFailed ? node.systemProjectId : await targetProject(node, request);
       const record = selfAuditRecord({
         eventName: config.operation ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
-        readOnly: config.audit !== 'change',
+        readOnly: config.audit === 'read' || config.audit === 'export' || (config.audit === undefined && isReadMethod(request.method as 'GET')),
         principal: request.principal,
         sourceIp: request.ip,
         userAgent: request.headers['user-agent'],
@@ -69,12 +86,12 @@ export const selfAuditPlugin = fp<{ node: VeritrailNode }>(
         await node.recordSelfAudit(projectId, record);
       } catch (error) {
         request.log.error({ err: error }, "couldn't commit the self-audit record");
-        throw new VT_ERR_LOG_UNAVAILABLE("the call's self-audit record could not be committed");
+        throw new VT_ERR_AUDIT_NOT_COMMITTED(request.id);
       }
       return payload;
     });
   },
-  { name: 'veritrail-self-audit', dependencies: ['veritrail-services'] },
+  { name: 'veritrail-self-audit', dependencies: ['veritrail-services', 'veritrail-route-table'] },
 );
 
 /** The project the call names, if it exists; otherwise the system project. */

@@ -4,19 +4,37 @@
  * read them too. eventSource is `veritrail.api`; userIdentity describes the Veritrail key.
  */
 import { randomUUID } from 'node:crypto';
+import { KEY_IN_TEXT } from '../../auth/api-keys.ts';
 import type { Principal } from '../../auth/principal.ts';
 
 /** CloudTrail's own placeholder for values it will not show. */
 export const REDACTED = 'HIDDEN_DUE_TO_SECURITY_REASONS';
 
 /**
- * Members whose values are secrets wherever they appear: keys, passwords, tokens, private keys,
- * HMAC and AWS secret keys. Matched on the member name, at any depth.
+ * Members whose values are secrets wherever they appear, matched on the member name at any
+ * depth: keys, passwords and passphrases, tokens, credentials, private, signing and other
+ * symmetric keys, HMAC secrets, cookies, Authorization. Names that merely mention a key
+ * (keyId, publicKey, kmsKeyId, accessKeyId) are identifiers, not secrets, and stay. Pagination
+ * tokens (NextToken) are hidden too: over-hiding costs a little forensics, under-hiding a breach.
  */
-const SECRET_MEMBER = /^(key|authorization|credentials?|api_?key|private_?key|hmac)$|secret|passw(or)?d|token/i;
+const SECRET_MEMBER =
+  /secret|passw(or)?d|passphrase|^pwd$|token|credential|cookie|hmac|^authorization$|^key$|^(x[-_])?api[-_]?key$|(private|signing|encryption|master|shared|session|client)[-_]?key/i;
 
-/** A deep copy of `value` with every secret member's value replaced by REDACTED. */
+/**
+ * Secrets recognisable by their value, wherever they are (a key pasted into a description, a
+ * PEM block, a bearer header inside a destination's settings, a JSON parser's error message
+ * quoting the body it could not parse).
+ */
+const SECRET_VALUE = [KEY_IN_TEXT, /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, /\bBearer\s+[\w.~+/=-]+/gi];
+
+/** `text` with every secret recognisable by its value replaced by REDACTED. */
+export function scrubSecrets(text: string): string {
+  return SECRET_VALUE.reduce((out, pattern) => out.replace(pattern, REDACTED), text);
+}
+
+/** A deep copy of `value` with every secret member's value, and every secret-shaped string, replaced by REDACTED. */
 export function withoutSecrets(value: unknown): unknown {
+  if (typeof value === 'string') return scrubSecrets(value);
   if (Array.isArray(value)) return value.map(withoutSecrets);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = Object.create(null);
@@ -55,8 +73,16 @@ function userIdentity(principal: Principal | undefined): Record<string, unknown>
   };
 }
 
+/** CloudTrail's cap on requestParameters (spec/cloudtrail.md §4); larger ones are left out. */
+const MAX_PARAMETERS_BYTES = 100 * 1024;
+/** CloudTrail's cap on userAgent, errorCode and errorMessage. */
+const MAX_TEXT = 1024;
+
 /** One CloudTrail record (eventVersion 1.11) for one call; secrets are removed here. */
 export function selfAuditRecord(call: SelfAuditCall): Record<string, unknown> {
+  let requestParameters = emptyToNull(withoutSecrets(call.requestParameters));
+  const omitted = requestParameters !== null && Buffer.byteLength(JSON.stringify(requestParameters)) > MAX_PARAMETERS_BYTES;
+  if (omitted) requestParameters = null;
   const record: Record<string, unknown> = {
     eventVersion: '1.11',
     userIdentity: userIdentity(call.principal),
@@ -66,9 +92,10 @@ export function selfAuditRecord(call: SelfAuditCall): Record<string, unknown> {
     eventName: call.eventName,
     awsRegion: call.region,
     sourceIPAddress: call.sourceIp,
-    ...(call.userAgent ? { userAgent: call.userAgent.slice(0, 1024) } : {}),
-    requestParameters: emptyToNull(withoutSecrets(call.requestParameters)),
+    ...(call.userAgent ? { userAgent: scrubSecrets(call.userAgent).slice(0, MAX_TEXT) } : {}),
+    requestParameters,
     responseElements: call.readOnly || call.error ? null : emptyToNull(withoutSecrets(call.responseElements)),
+    ...(omitted ? { additionalEventData: { requestParametersOmitted: `larger than ${MAX_PARAMETERS_BYTES} bytes` } } : {}),
     requestID: call.requestId,
     eventID: randomUUID(),
     readOnly: call.readOnly,
@@ -77,8 +104,9 @@ export function selfAuditRecord(call: SelfAuditCall): Record<string, unknown> {
     eventCategory: 'Management',
   };
   if (call.error) {
-    record.errorCode = call.error.code;
-    record.errorMessage = call.error.message.slice(0, 1024);
+    record.errorCode = call.error.code.slice(0, MAX_TEXT);
+    // Scrubbed before it is cut, so a cut can never leave half a secret behind.
+    record.errorMessage = scrubSecrets(call.error.message).slice(0, MAX_TEXT);
   }
   return record;
 }
