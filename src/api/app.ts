@@ -13,6 +13,7 @@ import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
 import { selfAuditPlugin } from './self-audit/index.ts';
 import { routeTablePlugin } from './route-table.ts';
+import { metricsPlugin } from './metrics.ts';
 
 /** A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,6 +64,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
   });
   await app.register(servicesPlugin, { node });
   await app.register(selfAuditPlugin, { node });
+  await app.register(metricsPlugin, { node });
   app.setErrorHandler(nativeErrorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(nativeErrorBody(new VT_ERR_ROUTE_NOT_FOUND(request.method, request.url.split('?')[0]!)));

@@ -14,6 +14,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = './data';
 /** The awsRegion of self-audit records when none is configured: the server is not in AWS. */
 export const DEFAULT_REGION = 'local';
+/** Who may read GET /metrics when nothing is configured: anyone who can reach the port. */
+export const DEFAULT_METRICS_ACCESS = 'public';
 /** The largest request body (spec/api.md: 16 MiB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -52,6 +54,11 @@ export interface NodeConfig {
   region?: string;
   /** Also record reads of the management API (GET of projects, keys, configuration) in self-audit. Default false. */
   auditReads?: boolean;
+  /**
+   * Who may read GET /metrics: `public` (default; Prometheus scrapers usually carry no key, and
+   * the default listen address is loopback) or `org` (an ORG_OWNER key, sent as a Bearer token).
+   */
+  metricsAccess?: 'public' | 'org';
   /** Write pino logs (JSON, one line each) to standard output. Default true for serve. */
   log?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }
@@ -59,6 +66,7 @@ export interface NodeConfig {
 export interface ResolvedNodeConfig extends NodeConfig {
   dataDir: string;
   region: string;
+  metricsAccess: 'public' | 'org';
   host: string;
   port: number;
   originHost: string;
@@ -79,5 +87,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   }
   const region = config.region ?? DEFAULT_REGION;
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
-  return { ...config, host, port, originHost, region, dataDir: config.dataDir ?? DEFAULT_DATA_DIR };
+  const metricsAccess = config.metricsAccess ?? DEFAULT_METRICS_ACCESS;
+  if (metricsAccess !== 'public' && metricsAccess !== 'org') throw new Error(`metrics access ${JSON.stringify(metricsAccess)} is unknown; give --metrics-access public or org`);
+  return { ...config, host, port, originHost, region, metricsAccess, dataDir: config.dataDir ?? DEFAULT_DATA_DIR };
 }

@@ -7,7 +7,7 @@ import { systemClock, isoTime, type Clock } from '../core/clock.ts';
 import { newProjectId } from '../core/ids.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { newApiKey } from '../auth/api-keys.ts';
-import { Appender } from '../log/appender.ts';
+import { Appender, type AppendReceipt } from '../log/appender.ts';
 import { Checkpointer } from '../log/checkpointer.ts';
 import { parseCheckpoint } from '../log/checkpoint.ts';
 import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
@@ -16,6 +16,8 @@ import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
+import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
+import { meteredCommitHooks } from './metrics.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
@@ -41,6 +43,8 @@ export class VeritrailNode {
     readonly systemProjectId: string,
     /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
     readonly firstKey: string | undefined,
+    /** This node's Prometheus instruments (core/metrics.ts), rendered at GET /metrics. */
+    readonly metrics: Metrics,
   ) {}
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
@@ -53,7 +57,8 @@ export class VeritrailNode {
       const reader = new TreeReader(store);
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
-      const sequencer = new Sequencer(store, { hooks: config.sequencerHooks });
+      const metrics = createMetrics();
+      const sequencer = new Sequencer(store, { hooks: meteredCommitHooks(metrics, config.sequencerHooks) });
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
@@ -62,7 +67,7 @@ export class VeritrailNode {
       // signed on the first pass.
       for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -82,6 +87,26 @@ export class VeritrailNode {
     await this.store.createProject(project);
     await this.checkpointer.signLog(id);
     return project;
+  }
+
+  /**
+   * Ingests a request's events (plain JSON values) into a project's log: validates them,
+   * sequences them and resolves with one receipt each once they are durable. Every API that
+   * ingests events calls this, so they are all counted alike in veritrail_ingest_events_total.
+   */
+  async ingest(projectId: string, events: readonly unknown[], options: { waitForCheckpoint?: boolean } = {}): Promise<AppendReceipt[]> {
+    let receipts: AppendReceipt[];
+    try {
+      const prepared = this.appender.prepare(projectId, events, isoTime(this.clock.now()));
+      receipts = await this.appender.append(projectId, prepared, options);
+    } catch (error) {
+      this.metrics.ingestEvents.inc({ outcome: outcomeOf(error) }, events.length);
+      throw error;
+    }
+    const duplicates = receipts.filter((r) => r.duplicate).length;
+    if (receipts.length > duplicates) this.metrics.ingestEvents.inc({ outcome: 'appended' }, receipts.length - duplicates);
+    if (duplicates > 0) this.metrics.ingestEvents.inc({ outcome: 'duplicate' }, duplicates);
+    return receipts;
   }
 
   /**

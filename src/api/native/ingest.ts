@@ -3,7 +3,6 @@
  * sequenced; 200 for a single event whose id and content are already in the log.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { isoTime } from '../../core/clock.ts';
 import { VT_ERR_BODY_NOT_EVENTS, VT_ERR_VALIDATION } from '../../core/errors.ts';
 import type { AppendReceipt } from '../../log/appender.ts';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../node-config.ts';
@@ -59,8 +58,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } else throw new VT_ERR_BODY_NOT_EVENTS();
       if (events.length === 0) throw new VT_ERR_BODY_NOT_EVENTS();
 
-      const prepared = node.appender.prepare(projectId, events, isoTime(node.clock.now()));
-      const receipts = await node.appender.append(projectId, prepared, { waitForCheckpoint: query.wait === 'checkpoint' });
+      const receipts = await node.ingest(projectId, events, { waitForCheckpoint: query.wait === 'checkpoint' });
       if (single) return reply.code(receipts[0]!.duplicate ? 200 : 201).send(receiptView(receipts[0]!));
       return reply.code(201).send(receipts.map(receiptView));
     },

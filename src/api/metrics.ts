@@ -1,0 +1,86 @@
+/**
+ * GET /metrics (Prometheus text format) and what fills the instruments of core/metrics.ts that
+ * the HTTP layer sees: one root onResponse hook counts every request by route and status (and
+ * ingest bytes by outcome), the sequencer's commit hooks time each durable commit, and the
+ * gauges (queue depth, tree sizes, checkpoint age) are read from the node when scraped, so they
+ * cost nothing between scrapes and are never stale.
+ */
+import fp from 'fastify-plugin';
+import { METRICS_MAX_PROJECT_SERIES, type Metrics } from '../core/metrics.ts';
+import type { SequencerHooks } from '../log/sequencer.ts';
+import type { LogAppend } from '../store/store.ts';
+import { nativeAuthHook } from './native/auth-hook.ts';
+import type { VeritrailNode } from './node.ts';
+
+/**
+ * The sequencer's hooks with the commit metrics around `inner` (the test seams a config may
+ * give): the time between beforeCommit and afterCommit is exactly the durable `store.append`.
+ * A commit that fails is not timed (afterCommit is not called for it).
+ */
+export function meteredCommitHooks(metrics: Metrics, inner: SequencerHooks = {}): SequencerHooks {
+  const started = new WeakMap<readonly LogAppend[], number>();
+  return {
+    async beforeCommit(appends) {
+      await inner.beforeCommit?.(appends);
+      started.set(appends, performance.now());
+    },
+    async afterCommit(appends) {
+      const start = started.get(appends);
+      if (start !== undefined) metrics.commitSeconds.observe((performance.now() - start) / 1000);
+      metrics.commitEvents.observe(appends.reduce((n, a) => n + a.entries.length, 0));
+      await inner.afterCommit?.(appends);
+    },
+  };
+}
+
+/** Sets the gauges from the node's current state; called for each scrape. */
+async function sampleGauges(node: VeritrailNode): Promise<void> {
+  const { metrics, store } = node;
+  metrics.queueEvents.set(node.sequencer.depth);
+  // BUG: listProjects reads every project on each scrape, so a scrape costs O(projects) even
+  // though only METRICS_MAX_PROJECT_SERIES are exported; a paged store listing would bound it.
+  const projects = (await store.listProjects()).sort((a, b) => Number(b.system) - Number(a.system)).slice(0, METRICS_MAX_PROJECT_SERIES);
+  const rows = await Promise.all(projects.map(async (p) => ({ project: p.id, size: await store.treeSize(p.id), checkpoint: await store.latestCheckpoint(p.id) })));
+  const now = node.clock.now();
+  // Reset and refill in one synchronous step, so a scrape never sees half of each.
+  for (const gauge of [metrics.treeSize, metrics.checkpointAge, metrics.checkpointPending]) gauge.reset();
+  for (const { project, size, checkpoint } of rows) {
+    metrics.treeSize.set({ project }, size);
+    if (!checkpoint) continue;
+    metrics.checkpointAge.set({ project }, Math.max(0, (now - Date.parse(checkpoint.createdAt)) / 1000));
+    metrics.checkpointPending.set({ project }, size - checkpoint.treeSize);
+  }
+}
+
+export const metricsPlugin = fp<{ node: VeritrailNode }>(
+  async (app, { node }) => {
+    const { metrics } = node;
+
+    app.addHook('onResponse', async (request, reply) => {
+      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched' };
+      metrics.httpRequests.inc({ ...labels, status: String(reply.statusCode) });
+      metrics.httpSeconds.observe(labels, reply.elapsedTime / 1000);
+      if (request.routeOptions.config.audit === 'ingest') {
+        const outcome = reply.statusCode < 400 ? 'accepted' : (request.failure?.code ?? 'VT_ERR_INTERNAL');
+        metrics.ingestBytes.inc({ outcome }, Number(request.headers['content-length']) || 0);
+      }
+    });
+
+    // Prometheus scrapers usually carry no key, and the server listens on loopback by default;
+    // --metrics-access org asks for an ORG_OWNER key (Prometheus: authorization.credentials).
+    const org = node.config.metricsAccess === 'org';
+    app.get(
+      '/metrics',
+      {
+        config: { access: org ? 'org:admin' : 'public', operation: 'GetMetrics' },
+        ...(org ? { onRequest: nativeAuthHook } : {}),
+        schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'] },
+      },
+      async (_request, reply) => {
+        await sampleGauges(node);
+        return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      },
+    );
+  },
+  { name: 'veritrail-metrics', dependencies: ['veritrail-services'] },
+);
