@@ -13,9 +13,13 @@ import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
 import { selfAuditPlugin } from './self-audit/index.ts';
 import { routeTablePlugin } from './route-table.ts';
+import { scrubSecrets } from './redact.ts';
 import { metricsPlugin } from './metrics.ts';
 
-/** A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines. */
+/**
+ * A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines,
+ * and holds no key, because it is written into every log line and self-audit record.
+ */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function loggerOptions(log: VeritrailNode['config']['log']): FastifyServerOptions['logger'] {
@@ -26,6 +30,9 @@ function loggerOptions(log: VeritrailNode['config']['log']): FastifyServerOption
     ...(options.stream ? { stream: options.stream } : {}),
     // Secrets travel in headers; no header is logged, and these paths are cut if one ever is.
     redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+    // The last line of defence: a key (or PEM private key, or Bearer value) that reached a
+    // line anyway, in a message or an error, is cut before the line is written.
+    hooks: { streamWrite: scrubSecrets },
   };
 }
 
@@ -37,7 +44,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) && scrubSecrets(given) === given ? given : randomUUID();
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -48,9 +55,11 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // One access-log line per request, after the response: method, route, status, duration.
+  // One access-log line per request, after the response: method, route, status, duration. The
+  // route pattern, not the URL; the path alone for unmatched requests (a query may hold a key).
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: request.routeOptions.url ?? request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    const url = request.routeOptions.url ?? request.url.split('?')[0];
+    request.log.info({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   // The OpenAPI document is generated from the route schemas (OpenAPI 3.1).

@@ -9,7 +9,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { build, type Built } from '../helpers/app.ts';
 import { parseEnvelope } from '../../src/core/envelope.ts';
 import { newApiKey } from '../../src/auth/api-keys.ts';
-import { REDACTED, selfAuditRecord, withoutSecrets } from '../../src/api/self-audit/record.ts';
+import { selfAuditRecord } from '../../src/api/self-audit/record.ts';
+import { REDACTED, withoutSecrets } from '../../src/api/redact.ts';
 import type { LogAppend } from '../../src/store/store.ts';
 
 type AuditRecord = Record<string, any>;

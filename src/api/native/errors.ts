@@ -15,8 +15,10 @@ export function nativeErrorBody(error: VeritrailError): { error: string; message
 export function nativeErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const mapped = toVeritrailError(error, request);
   request.failure = { code: mapped.code, message: mapped.message };
+  // A refusal is logged by its code only: its message may quote the request (a body the JSON
+  // parser could not read, a malformed id), and the log never holds what clients send.
   if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
-  else request.log.info({ code: mapped.code }, mapped.message);
+  else request.log.info({ code: mapped.code }, 'request refused');
   void reply
     .code(mapped.statusCode)
     .headers(mapped.headers ?? {})
