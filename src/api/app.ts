@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import swagger from '@fastify/swagger';
 import { VT_ERR_ROUTE_NOT_FOUND } from '../core/errors.ts';
 import { healthRoutes } from './health.ts';
 import { nativeApi } from './native/index.ts';
@@ -15,6 +14,7 @@ import { selfAuditPlugin } from './self-audit/index.ts';
 import { routeTablePlugin } from './route-table.ts';
 import { scrubSecrets } from './redact.ts';
 import { metricsPlugin } from './metrics.ts';
+import { apiDocsPlugin } from './api-docs.ts';
 
 /**
  * A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines,
@@ -62,24 +62,17 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
     request.log.info({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
-  // The OpenAPI document is generated from the route schemas (OpenAPI 3.1).
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Veritrail', version: '1', description: 'The native API of Veritrail, a tamper-evident audit log (spec/api.md).' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A Veritrail key: vt_...' } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(servicesPlugin, { node });
-  await app.register(selfAuditPlugin, { node });
-  await app.register(metricsPlugin, { node });
+  // Before any scope is made, so every scope starts from the native error format.
   app.setErrorHandler(nativeErrorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(nativeErrorBody(new VT_ERR_ROUTE_NOT_FOUND(request.method, request.url.split('?')[0]!)));
   });
+
+  await app.register(apiDocsPlugin);
+  await app.register(servicesPlugin, { node });
+  await app.register(selfAuditPlugin, { node });
+  await app.register(metricsPlugin, { node });
   await app.register(healthRoutes);
-  app.get('/openapi.json', { config: { access: 'public', operation: 'GetOpenApi' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(nativeApi, { prefix: '/v1' });
   return app;
 }
