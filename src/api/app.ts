@@ -15,6 +15,7 @@ import { routeTablePlugin } from './route-table.ts';
 import { scrubSecrets } from './redact.ts';
 import { metricsPlugin } from './metrics.ts';
 import { apiDocsPlugin } from './api-docs.ts';
+import { rateLimitPlugin } from './rate-limit.ts';
 
 /**
  * A client's X-Request-Id is kept only if it is short and plain, so it cannot forge log lines,
@@ -55,6 +56,8 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // After the request id is set (a 429 carries it too), before every scope's own hooks.
+  await app.register(rateLimitPlugin, { perMinute: node.config.rateLimitPerMinute });
   // One access-log line per request, after the response: method, route, status, duration. The
   // route pattern, not the URL; the path alone for unmatched requests (a query may hold a key).
   app.addHook('onResponse', async (request, reply) => {

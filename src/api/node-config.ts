@@ -16,6 +16,12 @@ export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_REGION = 'local';
 /** Who may read GET /metrics when nothing is configured: anyone who can reach the port. */
 export const DEFAULT_METRICS_ACCESS = 'public';
+/**
+ * Requests per minute per key (or per address, for requests without one) when nothing is
+ * configured: 100,000 a second, more than one node serves, so it never throttles ingest at
+ * full speed and only stops a client that has run away. Operators set their own.
+ */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6_000_000;
 /** The largest request body (spec/api.md: 16 MiB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -59,6 +65,11 @@ export interface NodeConfig {
    * the default listen address is loopback) or `org` (an ORG_OWNER key, sent as a Bearer token).
    */
   metricsAccess?: 'public' | 'org';
+  /**
+   * Requests per minute each key (or address, without a key) may make before getting 429 with
+   * Retry-After. Default 6,000,000; 0 turns the limit off. Example: 60000.
+   */
+  rateLimitPerMinute?: number;
   /** Write pino logs (JSON, one line each) to standard output. Default true for serve. */
   log?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }
@@ -67,6 +78,7 @@ export interface ResolvedNodeConfig extends NodeConfig {
   dataDir: string;
   region: string;
   metricsAccess: 'public' | 'org';
+  rateLimitPerMinute: number;
   host: string;
   port: number;
   originHost: string;
@@ -89,5 +101,9 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
   const metricsAccess = config.metricsAccess ?? DEFAULT_METRICS_ACCESS;
   if (metricsAccess !== 'public' && metricsAccess !== 'org') throw new Error(`metrics access ${JSON.stringify(metricsAccess)} is unknown; give --metrics-access public or org`);
-  return { ...config, host, port, originHost, region, metricsAccess, dataDir: config.dataDir ?? DEFAULT_DATA_DIR };
+  const rateLimitPerMinute = config.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE;
+  if (!Number.isSafeInteger(rateLimitPerMinute) || rateLimitPerMinute < 0) {
+    throw new Error(`rate limit ${config.rateLimitPerMinute} is not a number of requests per minute; give --rate-limit a whole number (0 turns it off)`);
+  }
+  return { ...config, host, port, originHost, region, metricsAccess, rateLimitPerMinute, dataDir: config.dataDir ?? DEFAULT_DATA_DIR };
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_METRICS_ACCESS, DEFAULT_PORT } from '../api/node-config.ts';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_METRICS_ACCESS, DEFAULT_PORT, DEFAULT_RATE_LIMIT_PER_MINUTE } from '../api/node-config.ts';
 import { splitLines } from '../core/lines.ts';
 import { isRole } from '../core/roles.ts';
 import { newApiKey } from '../auth/api-keys.ts';
@@ -34,7 +34,8 @@ program
   .addOption(new Option('--region <region>', 'awsRegion written into self-audit records').env('VERITRAIL_REGION'))
   .addOption(new Option('--audit-reads', 'also record reads of the management API in self-audit').env('VERITRAIL_AUDIT_READS'))
   .addOption(new Option('--metrics-access <who>', 'who may read GET /metrics: public, or org (an ORG_OWNER key)').choices(['public', 'org']).env('VERITRAIL_METRICS_ACCESS').default(DEFAULT_METRICS_ACCESS))
-  .action(async (options: { port: string; host: string; data: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org' }) => {
+  .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per key (0: no limit)').env('VERITRAIL_RATE_LIMIT').default(String(DEFAULT_RATE_LIMIT_PER_MINUTE)))
+  .action(async (options: { port: string; host: string; data: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string }) => {
     await serve({
       port: Number(options.port),
       host: options.host,
@@ -46,6 +47,7 @@ program
       region: options.region,
       auditReads: options.auditReads === true,
       metricsAccess: options.metricsAccess,
+      rateLimitPerMinute: Number(options.rateLimit),
     });
   });
 
