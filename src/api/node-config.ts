@@ -44,6 +44,8 @@ export interface NodeConfig {
   clock?: Clock;
   /** Test seams around the sequencer's durable step. */
   sequencerHooks?: SequencerHooks;
+  /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */
+  prepareWorkers?: number;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**

@@ -54,7 +54,7 @@ export class VeritrailNode {
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const sequencer = new Sequencer(store, { hooks: config.sequencerHooks });
-      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
+      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents, prepareWorkers: config.prepareWorkers });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
       const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
@@ -109,6 +109,7 @@ export class VeritrailNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.sequencer.close();
+      await this.appender.close();
       await this.checkpointer.stop();
       await this.store.close();
     })();
