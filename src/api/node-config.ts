@@ -14,6 +14,11 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = './data';
 /** The awsRegion of self-audit records when none is configured: the server is not in AWS. */
 export const DEFAULT_REGION = 'local';
+/**
+ * Ingest body bytes in flight at once. With the sequencer queue limit this bounds the memory
+ * load can pin: each admitted byte costs about two more while it is prepared and sequenced.
+ */
+export const DEFAULT_INGEST_INFLIGHT_BYTES = 32 * 1024 * 1024;
 /** The largest request body (spec/api.md: 16 MiB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -46,6 +51,8 @@ export interface NodeConfig {
   sequencerHooks?: SequencerHooks;
   /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */
   prepareWorkers?: number;
+  /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */
+  ingestInflightBytes?: number;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**

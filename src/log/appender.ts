@@ -34,7 +34,7 @@ export { DEFAULT_MAX_EVENTS_PER_REQUEST };
  * Events queued for the sequencer beyond which new requests get 503 + Retry-After instead of
  * waiting. Bounds memory under any load: about 1 KiB per queued event plus its request.
  */
-export const DEFAULT_MAX_QUEUED_EVENTS = 50_000;
+export const DEFAULT_MAX_QUEUED_EVENTS = 20_000;
 /** Seconds a refused client is asked to wait. */
 const RETRY_AFTER_SECONDS = 1;
 

@@ -9,9 +9,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isoTime } from '../../core/clock.ts';
-import { VT_ERR_VALIDATION } from '../../core/errors.ts';
+import { VT_ERR_STORE_BUSY, VT_ERR_VALIDATION } from '../../core/errors.ts';
+import { ByteBudget } from '../../log/byte-budget.ts';
 import type { AppendReceipt } from '../../log/appender.ts';
-import { DEFAULT_BODY_LIMIT_BYTES } from '../node-config.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_INGEST_INFLIGHT_BYTES } from '../node-config.ts';
 import { ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
 
 export function receiptView(receipt: AppendReceipt) {
@@ -27,8 +28,34 @@ export function receiptView(receipt: AppendReceipt) {
 
 const NDJSON = 'application/x-ndjson';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Body bytes this request holds in the ingest admission budget. */
+    admittedBytes?: number;
+  }
+}
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const node = app.veritrail;
+  const budget = new ByteBudget(node.config.ingestInflightBytes ?? DEFAULT_INGEST_INFLIGHT_BYTES);
+  const release = async (request: { admittedBytes?: number }) => {
+    if (request.admittedBytes) budget.release(request.admittedBytes);
+    request.admittedBytes = 0;
+  };
+  // Admission runs before the body is read: a body that does not fit is never buffered.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const declared = Number(request.headers['content-length']);
+    const bytes = Number.isFinite(declared) && declared > 0 ? Math.min(declared, DEFAULT_BODY_LIMIT_BYTES) : DEFAULT_BODY_LIMIT_BYTES;
+    if (!budget.tryReserve(bytes)) {
+      const error = new VT_ERR_STORE_BUSY(1);
+      error.headers = { 'retry-after': '1' };
+      throw error;
+    }
+    request.admittedBytes = bytes;
+    return payload;
+  });
+  app.addHook('onResponse', release);
+  app.addHook('onRequestAbort', release);
 
   app.post(
     '/projects/:projectId/events',
