@@ -79,7 +79,7 @@ describe('veritrail serve', () => {
     assert.equal(await server.stop(), 0);
     const db = new Database(path.join(data, SQLITE_MAIN_FILE));
     const tile = db.prepare('SELECT t.rowid AS id, t.hashes FROM tiles t JOIN projects p ON p.pk = t.project_pk WHERE p.id = ? AND t.level = 0').get(project) as { id: number; hashes: Buffer };
-    tile.hashes[32 * 7] ^= 0xff; // the stored hash of entry 7
+    tile.hashes[32 * 7]! ^= 0xff; // the stored hash of entry 7
     db.prepare('UPDATE tiles SET hashes = ? WHERE rowid = ?').run(tile.hashes, tile.id);
     db.close();
     await assert.rejects(startServer(data), (error: Error) => error.message.includes(`project ${project} failed its start-up check`) && error.message.includes('veritrail fsck'));
