@@ -22,6 +22,11 @@ export const DEFAULT_METRICS_ACCESS = 'public';
  * full speed and only stops a client that has run away. Operators set their own.
  */
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 6_000_000;
+/**
+ * Ingest body bytes in flight at once. With the sequencer queue limit this bounds the memory
+ * load can pin: each admitted byte costs about two more while it is prepared and sequenced.
+ */
+export const DEFAULT_INGEST_INFLIGHT_BYTES = 32 * 1024 * 1024;
 /** The largest request body (spec/api.md: 16 MiB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -52,6 +57,10 @@ export interface NodeConfig {
   clock?: Clock;
   /** Test seams around the sequencer's durable step. */
   sequencerHooks?: SequencerHooks;
+  /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */
+  prepareWorkers?: number;
+  /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */
+  ingestInflightBytes?: number;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**

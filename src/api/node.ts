@@ -8,6 +8,7 @@ import { newProjectId } from '../core/ids.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { newApiKey } from '../auth/api-keys.ts';
 import { Appender, type AppendReceipt } from '../log/appender.ts';
+import type { PreparedEvent } from '../log/prepare.ts';
 import { Checkpointer } from '../log/checkpointer.ts';
 import { parseCheckpoint } from '../log/checkpoint.ts';
 import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
@@ -59,7 +60,7 @@ export class VeritrailNode {
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
       const sequencer = new Sequencer(store, { hooks: meteredCommitHooks(metrics, config.sequencerHooks) });
-      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
+      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents, prepareWorkers: config.prepareWorkers });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
       const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
@@ -90,15 +91,15 @@ export class VeritrailNode {
   }
 
   /**
-   * Ingests a request's events (plain JSON values) into a project's log: validates them,
-   * sequences them and resolves with one receipt each once they are durable. Every API that
-   * ingests events calls this, so they are all counted alike in veritrail_ingest_events_total.
+   * Sequences one request's prepared events (from `appender.prepareBody` or `appender.prepare`)
+   * and resolves with one receipt each once they are durable. Every API that ingests events
+   * calls this, so they are all counted alike in veritrail_ingest_events_total; a body refused
+   * while it was read and prepared never gets here, and is counted by its bytes only.
    */
-  async ingest(projectId: string, events: readonly unknown[], options: { waitForCheckpoint?: boolean } = {}): Promise<AppendReceipt[]> {
+  async ingest(projectId: string, events: PreparedEvent[], options: { waitForCheckpoint?: boolean } = {}): Promise<AppendReceipt[]> {
     let receipts: AppendReceipt[];
     try {
-      const prepared = this.appender.prepare(projectId, events, isoTime(this.clock.now()));
-      receipts = await this.appender.append(projectId, prepared, options);
+      receipts = await this.appender.append(projectId, events, options);
     } catch (error) {
       this.metrics.ingestEvents.inc({ outcome: outcomeOf(error) }, events.length);
       throw error;
@@ -134,6 +135,7 @@ export class VeritrailNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.sequencer.close();
+      await this.appender.close();
       await this.checkpointer.stop();
       await this.store.close();
     })();

@@ -7,23 +7,34 @@
 import {
   VT_ERR_BATCH_INVALID,
   VT_ERR_BATCH_TOO_MANY,
+  VT_ERR_BODY_NOT_EVENTS,
+  VT_ERR_BODY_NOT_JSON,
   VT_ERR_EVENT_TOO_LARGE,
   VT_ERR_STORE_BUSY,
   withDetails,
   type VeritrailError,
 } from '../core/errors.ts';
 import type { Checkpointer } from './checkpointer.ts';
-import { DEFAULT_MAX_EVENT_BYTES, prepareEvents, type PreparedEvent } from './prepare.ts';
+import {
+  DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_MAX_EVENTS_PER_REQUEST,
+  prepareBody,
+  prepareEvents,
+  type BodyKind,
+  type PrepareLimits,
+  type PrepareOutcome,
+  type PreparedEvent,
+} from './prepare.ts';
+import { DEFAULT_PREPARE_WORKER_MIN_BYTES, defaultPrepareWorkers, PreparePool } from './prepare-pool.ts';
 import type { Receipt, Sequencer } from './sequencer.ts';
 import type { TreeReader } from './tree-reader.ts';
 
-/** The most events one request may carry (spec/api.md). */
-export const DEFAULT_MAX_EVENTS_PER_REQUEST = 10_000;
+export { DEFAULT_MAX_EVENTS_PER_REQUEST };
 /**
  * Events queued for the sequencer beyond which new requests get 503 + Retry-After instead of
  * waiting. Bounds memory under any load: about 1 KiB per queued event plus its request.
  */
-export const DEFAULT_MAX_QUEUED_EVENTS = 50_000;
+export const DEFAULT_MAX_QUEUED_EVENTS = 20_000;
 /** Seconds a refused client is asked to wait. */
 const RETRY_AFTER_SECONDS = 1;
 
@@ -31,6 +42,10 @@ export interface AppenderOptions {
   maxEventsPerRequest?: number;
   maxEventBytes?: number;
   maxQueuedEvents?: number;
+  /** Worker threads that prepare large bodies; 0 prepares everything inline. Default: cores - 1. */
+  prepareWorkers?: number;
+  /** Bodies at least this large go to a worker. Default DEFAULT_PREPARE_WORKER_MIN_BYTES. */
+  prepareWorkerMinBytes?: number;
 }
 
 /** A receipt with what `?wait=checkpoint` adds. */
@@ -40,9 +55,10 @@ export interface AppendReceipt extends Receipt {
 }
 
 export class Appender {
-  private readonly maxEventsPerRequest: number;
-  private readonly maxEventBytes: number;
+  private readonly limits: PrepareLimits;
   private readonly maxQueuedEvents: number;
+  private readonly pool: PreparePool | undefined;
+  private readonly poolMinBytes: number;
 
   constructor(
     private readonly sequencer: Sequencer,
@@ -50,28 +66,35 @@ export class Appender {
     private readonly reader: TreeReader,
     options: AppenderOptions = {},
   ) {
-    this.maxEventsPerRequest = options.maxEventsPerRequest ?? DEFAULT_MAX_EVENTS_PER_REQUEST;
-    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.limits = {
+      maxEvents: options.maxEventsPerRequest ?? DEFAULT_MAX_EVENTS_PER_REQUEST,
+      maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    };
     this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
+    const workers = options.prepareWorkers ?? defaultPrepareWorkers();
+    this.pool = workers > 0 ? new PreparePool(workers) : undefined;
+    this.poolMinBytes = options.prepareWorkerMinBytes ?? DEFAULT_PREPARE_WORKER_MIN_BYTES;
   }
 
   /**
-   * Validates and prepares the events of one request (throws the request's 4xx error, having
-   * queued nothing), then sequences them. Use this when events are still plain JSON values.
+   * Parses, validates and prepares a raw request body (a worker does it for large bodies).
+   * Throws the request's 4xx error, having queued nothing.
    */
+  async prepareBody(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string): Promise<{ single: boolean; events: PreparedEvent[] }> {
+    const outcome =
+      this.pool && body.byteLength >= this.poolMinBytes
+        ? await this.pool.prepare(projectId, body, kind, receivedAt, this.limits)
+        : prepareBody(projectId, body, kind, receivedAt, this.limits);
+    return accepted(outcome, this.limits);
+  }
+
+  /** Validates and prepares events that are already plain JSON values. Throws the 4xx error. */
   prepare(projectId: string, events: readonly unknown[], receivedAt: string): PreparedEvent[] {
-    if (events.length > this.maxEventsPerRequest) throw new VT_ERR_BATCH_TOO_MANY(this.maxEventsPerRequest, events.length);
-    const batch = prepareEvents(projectId, events, receivedAt, this.maxEventBytes);
-    if (batch.oversize.length > 0) {
-      const first = batch.oversize[0]!;
-      const error: VeritrailError = new VT_ERR_EVENT_TOO_LARGE(first.field, first.bytes, this.maxEventBytes);
-      throw withDetails(
-        error,
-        batch.oversize.map(({ field, problem }) => ({ field, problem })),
-      );
-    }
-    if (batch.invalid.length > 0) throw withDetails(new VT_ERR_BATCH_INVALID(batch.invalid.length), batch.invalid);
-    return batch.events;
+    return accepted(prepareEvents(projectId, events, receivedAt, this.limits), this.limits).events;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   /** Sequences prepared events; resolves once they are durably in the log. */
@@ -94,5 +117,24 @@ export class Appender {
         inclusionProof: await this.reader.inclusionProof(projectId, receipt.index, checkpoint.treeSize),
       })),
     );
+  }
+}
+
+/** The events of an accepted outcome, or the catalogued error of a refused one. */
+function accepted(outcome: PrepareOutcome, limits: PrepareLimits): { single: boolean; events: PreparedEvent[] } {
+  if (outcome.ok) return outcome;
+  switch (outcome.reason) {
+    case 'not-json':
+      throw new VT_ERR_BODY_NOT_JSON(outcome.message);
+    case 'not-events':
+      throw new VT_ERR_BODY_NOT_EVENTS();
+    case 'too-many':
+      throw new VT_ERR_BATCH_TOO_MANY(limits.maxEvents, outcome.count);
+    case 'invalid':
+      throw withDetails(new VT_ERR_BATCH_INVALID(outcome.details.length), outcome.details);
+    case 'oversize': {
+      const error: VeritrailError = new VT_ERR_EVENT_TOO_LARGE(outcome.firstField, outcome.firstBytes, limits.maxEventBytes);
+      throw withDetails(error, outcome.details);
+    }
   }
 }

@@ -154,6 +154,28 @@ describe('ingest', () => {
     assert.deepEqual(big.json<{ details: Array<{ field: string }> }>().details.map((d) => d.field), ['[1]']);
   });
 
+  it('admits request bodies within a byte budget, refusing the excess with 503 before reading it', async (t) => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const vt = await build(t, { ingestInflightBytes: 4096, sequencerHooks: { beforeCommit: () => (holding ? gate : undefined) } });
+    const p = await vt.project();
+    holding = true;
+    const url = `/v1/projects/${p.id}/events`;
+    const first = vt.call(p.writer, 'POST', url, Array.from({ length: 20 }, (_, i) => ({ i, pad: 'x'.repeat(100) }))); // ~2.5 KiB, held
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = await vt.call(p.writer, 'POST', url, Array.from({ length: 20 }, (_, i) => ({ j: i, pad: 'y'.repeat(100) })));
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.headers['retry-after'], '1');
+    const small = vt.call(p.writer, 'POST', url, { fits: true }); // a small body still fits beside the first
+    release();
+    assert.equal((await first).statusCode, 201);
+    assert.equal((await small).statusCode, 201);
+    // Everything admitted was released: a body of almost the whole budget is admitted again.
+    const again = await vt.call(p.writer, 'POST', url, Array.from({ length: 30 }, (_, i) => ({ k: i, pad: 'z'.repeat(100) })));
+    assert.equal(again.statusCode, 201);
+  });
+
   it('keeps a member named __proto__ as data', async (t) => {
     const vt = await build(t);
     const p = await vt.project();

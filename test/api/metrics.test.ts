@@ -42,6 +42,8 @@ describe('metrics', () => {
     for (const body of bodies.slice(0, 2)) assert.equal((await vt.call(p.writer, 'POST', events, body, { 'content-type': 'application/json' })).statusCode, 201);
     const invalid = JSON.stringify([{ ok: 1 }, 'not an object']);
     assert.equal((await vt.call(p.writer, 'POST', events, invalid, { 'content-type': 'application/json' })).statusCode, 400);
+    const conflict = JSON.stringify([{ eventId: 'e' }, { eventId: 'a', changed: true }]);
+    assert.equal((await vt.call(p.writer, 'POST', events, conflict, { 'content-type': 'application/json' })).statusCode, 409);
     assert.equal((await vt.call(p.writer, 'POST', `${events}?wait=checkpoint`, bodies[2], { 'content-type': 'application/json' })).statusCode, 201);
     assert.equal((await vt.call(undefined, 'GET', '/no/such/route')).statusCode, 404);
 
@@ -58,9 +60,11 @@ describe('metrics', () => {
     }
     assert.equal(value(samples, 'veritrail_ingest_events_total', { outcome: 'appended' }), 4);
     assert.equal(value(samples, 'veritrail_ingest_events_total', { outcome: 'duplicate' }), 1);
-    assert.equal(value(samples, 'veritrail_ingest_events_total', { outcome: 'VT_ERR_BATCH_INVALID' }), 2);
+    assert.equal(value(samples, 'veritrail_ingest_events_total', { outcome: 'VT_ERR_EVENT_ID_CONFLICT' }), 2, 'a conflict refuses the whole request');
+    assert.equal(value(samples, 'veritrail_ingest_events_total', { outcome: 'VT_ERR_BATCH_INVALID' }), undefined, 'a body refused while read is counted by its bytes');
     assert.equal(value(samples, 'veritrail_ingest_bytes_total', { outcome: 'accepted' }), bodies.reduce((n, b) => n + Buffer.byteLength(b), 0));
     assert.equal(value(samples, 'veritrail_ingest_bytes_total', { outcome: 'VT_ERR_BATCH_INVALID' }), Buffer.byteLength(invalid));
+    assert.equal(value(samples, 'veritrail_ingest_bytes_total', { outcome: 'VT_ERR_EVENT_ID_CONFLICT' }), Buffer.byteLength(conflict));
 
     // Every entry of every log came through a commit on this fresh node (the project's events,
     // and the CreateProject record in the system log).
@@ -81,8 +85,9 @@ describe('metrics', () => {
     const ingestRoute = { method: 'POST', route: '/v1/projects/:projectId/events' };
     assert.equal(value(samples, 'veritrail_http_requests_total', { ...ingestRoute, status: '201' }), 3);
     assert.equal(value(samples, 'veritrail_http_requests_total', { ...ingestRoute, status: '400' }), 1);
+    assert.equal(value(samples, 'veritrail_http_requests_total', { ...ingestRoute, status: '409' }), 1);
     assert.equal(value(samples, 'veritrail_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }), 1);
-    assert.equal(value(samples, 'veritrail_http_request_duration_seconds_count', ingestRoute), 4);
+    assert.equal(value(samples, 'veritrail_http_request_duration_seconds_count', ingestRoute), 5);
     assert.ok(value(samples, 'process_cpu_user_seconds_total')! > 0, "Node's process metrics are there too");
     assert.ok(!response.body.includes(p.writer) && !/vt_[A-Za-z0-9_-]{43}/.test(response.body));
   });

@@ -1,15 +1,10 @@
 /**
- * Body parsing for the native API: JSON and NDJSON only (anything else is 415). Plain
- * JSON.parse keeps a member named "__proto__" as data, which is what an audit log must do with
- * whatever it is sent; nothing downstream merges client objects into others.
+ * Body parsing for the native API's JSON bodies (anything else is 415; ingest, in its own scope,
+ * reads JSON and NDJSON raw). Plain JSON.parse keeps a member named "__proto__" as data, which is
+ * what an audit log must do with whatever it is sent; nothing downstream merges client objects.
  */
 import type { FastifyInstance } from 'fastify';
-import { VT_ERR_BATCH_INVALID, VT_ERR_BODY_NOT_JSON, withDetails, type ErrorDetail } from '../../core/errors.ts';
-
-/** An NDJSON body: one event per non-blank line. */
-export class NdjsonBody {
-  constructor(readonly events: unknown[]) {}
-}
+import { VT_ERR_BODY_NOT_JSON } from '../../core/errors.ts';
 
 export function registerBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
@@ -21,19 +16,5 @@ export function registerBodyParsers(app: FastifyInstance): void {
     } catch (error) {
       done(new VT_ERR_BODY_NOT_JSON((error as Error).message));
     }
-  });
-  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => {
-    const events: unknown[] = [];
-    const problems: ErrorDetail[] = [];
-    (body as string).split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      try {
-        events.push(JSON.parse(line));
-      } catch (error) {
-        problems.push({ field: `line ${i + 1}`, problem: `is not JSON: ${(error as Error).message}` });
-      }
-    });
-    if (problems.length > 0) return done(withDetails(new VT_ERR_BATCH_INVALID(problems.length), problems));
-    done(null, new NdjsonBody(events));
   });
 }

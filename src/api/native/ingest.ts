@@ -1,14 +1,19 @@
 /**
  * Ingest (spec/api.md "Ingest"): one object, a JSON array, or NDJSON. 201 once durably
  * sequenced; 200 for a single event whose id and content are already in the log.
+ *
+ * This route reads its body raw: the appender parses it (in a worker thread when it is large),
+ * so the main thread never parses a batch it is about to hand off anyway.
  */
+import type { FastifyPluginAsync } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { VT_ERR_BODY_NOT_EVENTS, VT_ERR_VALIDATION } from '../../core/errors.ts';
-import type { AppendReceipt } from '../../log/appender.ts';
-import { DEFAULT_BODY_LIMIT_BYTES } from '../node-config.ts';
-import { NdjsonBody } from './body-parsers.ts';
-import { ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
 import { Type } from 'typebox';
+import { isoTime } from '../../core/clock.ts';
+import { VT_ERR_STORE_BUSY, VT_ERR_VALIDATION } from '../../core/errors.ts';
+import { ByteBudget } from '../../log/byte-budget.ts';
+import type { AppendReceipt } from '../../log/appender.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_INGEST_INFLIGHT_BYTES } from '../node-config.ts';
+import { ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
 
 export function receiptView(receipt: AppendReceipt) {
   return {
@@ -21,8 +26,36 @@ export function receiptView(receipt: AppendReceipt) {
   };
 }
 
-export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const NDJSON = 'application/x-ndjson';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Body bytes this request holds in the ingest admission budget. */
+    admittedBytes?: number;
+  }
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
   const node = app.veritrail;
+  const budget = new ByteBudget(node.config.ingestInflightBytes ?? DEFAULT_INGEST_INFLIGHT_BYTES);
+  const release = async (request: { admittedBytes?: number }) => {
+    if (request.admittedBytes) budget.release(request.admittedBytes);
+    request.admittedBytes = 0;
+  };
+  // Admission runs before the body is read: a body that does not fit is never buffered.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const declared = Number(request.headers['content-length']);
+    const bytes = Number.isFinite(declared) && declared > 0 ? Math.min(declared, DEFAULT_BODY_LIMIT_BYTES) : DEFAULT_BODY_LIMIT_BYTES;
+    if (!budget.tryReserve(bytes)) {
+      const error = new VT_ERR_STORE_BUSY(1);
+      error.headers = { 'retry-after': '1' };
+      throw error;
+    }
+    request.admittedBytes = bytes;
+    return payload;
+  });
+  app.addHook('onResponse', release);
+  app.addHook('onRequestAbort', release);
 
   app.post(
     '/projects/:projectId/events',
@@ -45,22 +78,21 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const projectId = request.project!.id;
-      const body: unknown = request.body;
       const query = request.query as { wait?: string };
       if (query.wait !== undefined && query.wait !== 'checkpoint') throw new VT_ERR_VALIDATION('wait may only be "checkpoint"');
-      let events: unknown[];
-      let single = false;
-      if (body instanceof NdjsonBody) events = body.events;
-      else if (Array.isArray(body)) events = body;
-      else if (typeof body === 'object' && body !== null) {
-        events = [body];
-        single = true;
-      } else throw new VT_ERR_BODY_NOT_EVENTS();
-      if (events.length === 0) throw new VT_ERR_BODY_NOT_EVENTS();
-
+      const kind = String(request.headers['content-type']).toLowerCase().startsWith(NDJSON) ? 'ndjson' : 'json';
+      const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+      const { single, events } = await node.appender.prepareBody(projectId, body, kind, isoTime(node.clock.now()));
       const receipts = await node.ingest(projectId, events, { waitForCheckpoint: query.wait === 'checkpoint' });
       if (single) return reply.code(receipts[0]!.duplicate ? 200 : 201).send(receiptView(receipts[0]!));
       return reply.code(201).send(receipts.map(receiptView));
     },
   );
+};
+
+/** The ingest route in its own scope, whose body parsers hand over raw bytes. */
+export const ingestRoutes: FastifyPluginAsync = async (app) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', NDJSON], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(routes);
 };

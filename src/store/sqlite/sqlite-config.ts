@@ -6,7 +6,7 @@ export const SQLITE_MAIN_FILE = 'veritrail.db';
 /** File name of the derived index database inside the data directory. */
 export const SQLITE_INDEX_FILE = 'veritrail-index.db';
 /** SQLite page cache of the index file; its random inserts want their B-tree in memory. */
-export const DEFAULT_SQLITE_INDEX_CACHE_KIB = 64 * 1024;
+export const DEFAULT_SQLITE_INDEX_CACHE_KIB = 32 * 1024;
 
 export interface SqliteConfig {
   /** The data directory (created if missing). Example: `./data`. */

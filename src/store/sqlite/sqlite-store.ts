@@ -94,6 +94,7 @@ export class SqliteStore implements Store {
   private indexStale = false;
   private closed = false;
   private readonly stmt;
+  private lookupStatement: Database.Statement<[number, string], { id_hash: number; idx: number }> | undefined;
 
   constructor(private readonly config: SqliteConfig) {
     const readOnly = config.readOnly ?? false;
@@ -227,6 +228,12 @@ export class SqliteStore implements Store {
       }
     }
     this.indexStale = false;
+  }
+
+  private get lookupIds(): Database.Statement<[number, string], { id_hash: number; idx: number }> {
+    return (this.lookupStatement ??= this.index!.prepare(
+      'SELECT id_hash, idx FROM event_ids WHERE project_pk = ? AND id_hash IN (SELECT value FROM json_each(?))',
+    ));
   }
 
   private writeIndex(appends: readonly LogAppend[]): void {
@@ -371,16 +378,21 @@ export class SqliteStore implements Store {
     const found = new Map<string, StoredEntry>();
     if (eventIds.length === 0) return found;
     const pk = this.pk(projectId);
-    const lookup = this.index!.prepare<[number, number], { idx: number }>('SELECT idx FROM event_ids WHERE project_pk = ? AND id_hash = ?');
+    // One statement for the whole batch: the B-tree probes run inside SQLite, not one call each.
+    const byHash = new Map<number, string[]>();
     for (const eventId of new Set(eventIds)) {
-      for (const { idx } of lookup.all(pk, idHash(eventId))) {
-        const row = this.stmt.entry.get(entryKey(pk, idx));
-        // A shared hash is not a match: the stored envelope must carry this very id.
-        if (row?.envelope && parseEnvelope(row.envelope).eventId === eventId) {
-          found.set(eventId, { index: idx, envelope: row.envelope });
-          break;
-        }
-      }
+      const h = idHash(eventId);
+      const ids = byHash.get(h);
+      if (ids) ids.push(eventId);
+      else byHash.set(h, [eventId]);
+    }
+    const candidates = this.lookupIds.all(pk, JSON.stringify([...byHash.keys()]));
+    for (const { id_hash, idx } of candidates) {
+      const row = this.stmt.entry.get(entryKey(pk, idx));
+      if (!row?.envelope) continue;
+      // A shared hash is not a match: the stored envelope must carry this very id.
+      const stored = parseEnvelope(row.envelope).eventId;
+      if (byHash.get(id_hash)!.includes(stored) && !found.has(stored)) found.set(stored, { index: idx, envelope: row.envelope });
     }
     return found;
   }
