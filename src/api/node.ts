@@ -14,6 +14,7 @@ import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
+import { SearchIndexer } from '../query/search-indexer.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
@@ -41,6 +42,8 @@ export class VeritrailNode {
     readonly systemProjectId: string,
     /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
     readonly firstKey: string | undefined,
+    /** Follows every log's tail into the store's search index (query/search-indexer.ts). */
+    readonly searchIndexer: SearchIndexer,
   ) {}
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
@@ -53,16 +56,25 @@ export class VeritrailNode {
       const reader = new TreeReader(store);
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
-      const sequencer = new Sequencer(store, { hooks: config.sequencerHooks });
+      const searchIndexer = new SearchIndexer(store, {
+        onError: (projectId, error) => {
+          if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
+        },
+      });
+      const sequencer = new Sequencer(store, { hooks: config.sequencerHooks, onCommitted: (projectId, size) => searchIndexer.markDirty(projectId, size) });
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
       const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
       // Logs that grew after their last checkpoint (a crash between commit and signing) are
       // signed on the first pass.
-      for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
+      // The same for the search index (rebuilt in the background when the engine lost it).
+      for (const project of await store.listProjects()) {
+        checkpointer.markDirty(project.id);
+        searchIndexer.markDirty(project.id);
+      }
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, searchIndexer);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -110,6 +122,7 @@ export class VeritrailNode {
     this.closing ??= (async () => {
       await this.sequencer.close();
       await this.checkpointer.stop();
+      await this.searchIndexer.stop();
       await this.store.close();
     })();
     return this.closing;

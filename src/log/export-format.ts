@@ -13,7 +13,20 @@ const PREFIX_END = Buffer.from('",');
 const NEWLINE = Buffer.from('\n');
 
 export function exportLine(index: number, leafHash: Buffer, envelope: Buffer): Buffer {
-  return Buffer.concat([PREFIX_INDEX, Buffer.from(String(index)), PREFIX_LEAF, Buffer.from(leafHash.toString('hex')), PREFIX_END, envelope.subarray(1), NEWLINE]);
+  return Buffer.concat([...entryParts(index, leafHash, envelope), NEWLINE]);
+}
+
+/**
+ * One entry as the JSON object `{"index", "leafHash", "event", "eventId", "projectId",
+ * "receivedAt"}` (an export line without its newline; also a search result), built around the
+ * stored bytes without parsing them.
+ */
+export function entryJson(index: number, leafHash: Buffer, envelope: Buffer): Buffer {
+  return Buffer.concat(entryParts(index, leafHash, envelope));
+}
+
+function entryParts(index: number, leafHash: Buffer, envelope: Buffer): Buffer[] {
+  return [PREFIX_INDEX, Buffer.from(String(index)), PREFIX_LEAF, Buffer.from(leafHash.toString('hex')), PREFIX_END, envelope.subarray(1)];
 }
 
 export function checkpointLine(note: string): Buffer {
