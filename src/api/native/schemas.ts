@@ -79,9 +79,14 @@ export const InclusionProof = Type.Object({
 export const ConsistencyQuery = Type.Object({ from: Count, to: Type.Optional(Count) });
 export const ConsistencyProof = Type.Object({ from: Type.Integer(), to: Type.Integer(), hashes: Type.Array(Type.String()) });
 
-export const ExportQuery = Type.Object({
-  format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')])),
-});
+export const ExportQuery = Type.Object(
+  {
+    format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')], { description: 'jsonl (default; verifiable offline) or csv (RFC 4180)' })),
+    from: Type.Optional(Type.String({ description: 'RFC 3339; events whose time is at or after it (as in search)' })),
+    to: Type.Optional(Type.String({ description: 'RFC 3339; events whose time is before it' })),
+  },
+  { additionalProperties: false },
+);
 
 const Field = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 512, description }));
 
