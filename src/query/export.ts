@@ -19,6 +19,8 @@ import { eventTextOf, parseEnvelope } from '../core/envelope.ts';
 import type { CheckpointRecord, Store, StoredEntry } from '../store/store.ts';
 import type { TreeReader } from '../log/tree-reader.ts';
 import { checkpointLine, exportLine } from '../log/export-format.ts';
+import { HASH_SIZE } from '../log/hashing.ts';
+import { TILE_WIDTH } from '../log/tiles.ts';
 import { csvRecord } from './csv.ts';
 
 /** Entries read per store call while exporting. */
@@ -94,7 +96,7 @@ export async function* exportJsonl(store: Store, reader: TreeReader, projectId: 
   for await (const entries of entryChunks(store, projectId, size, range, false)) {
     if (!proving) {
       const start = entries[0]!.index;
-      const leaves = await reader.leafHashes(projectId, start, entries[entries.length - 1]!.index + 1, size);
+      const leaves = await storedLeafHashes(store, projectId, start, entries[entries.length - 1]!.index + 1);
       yield Buffer.concat(entries.map((entry) => exportLine(entry.index, leaves[entry.index - start]!, entry.envelope)));
       continue;
     }
@@ -106,6 +108,25 @@ export async function* exportJsonl(store: Store, reader: TreeReader, projectId: 
     yield Buffer.concat(lines);
   }
   yield checkpointLine(checkpoint.note);
+}
+
+/**
+ * The stored leaf hashes of entries [start, end), straight from their level-0 tiles. Not through
+ * the TreeReader: a whole-log export reads every tile once, and passing them through the reader's
+ * cache would only evict the tiles proofs keep needing (and grow this process's memory for
+ * nothing).
+ */
+async function storedLeafHashes(store: Store, projectId: string, start: number, end: number): Promise<Buffer[]> {
+  const first = Math.floor(start / TILE_WIDTH);
+  const refs = Array.from({ length: Math.floor((end - 1) / TILE_WIDTH) - first + 1 }, (_, i) => ({ level: 0, index: first + i }));
+  const tiles = await store.readTiles(projectId, refs);
+  return Array.from({ length: end - start }, (_, i) => {
+    const index = start + i;
+    const tile = tiles[Math.floor(index / TILE_WIDTH) - first];
+    const offset = (index % TILE_WIDTH) * HASH_SIZE;
+    if (!tile || tile.length < offset + HASH_SIZE) throw new Error(`couldn't read the leaf hash of entry ${index}: its tile is missing; run veritrail fsck`);
+    return tile.subarray(offset, offset + HASH_SIZE);
+  });
 }
 
 /** CSV (RFC 4180) of the entries below `size`: a header record, then one record per entry. */
