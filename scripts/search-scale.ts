@@ -69,6 +69,7 @@ try {
     ['q: one rare word', { q: 'reports/123456/summary' }],
     ['q: a word in 1% of events', { q: 'bucket-42' }],
     ['q: a word in every event', { q: 'amazonaws' }],
+    ['q: a word in every event, that hour', { q: 'amazonaws', from: mid.toISOString(), to: hourLater }],
     ['filter in that hour', { filter: JSON.stringify({ 'event.requestParameters.bucketName': 'bucket-5' }), from: mid.toISOString(), to: hourLater }],
     ['filter, no range (budget-bound)', { filter: JSON.stringify({ 'event.requestParameters.bucketName': 'no-such-bucket' }) }],
   ];

@@ -279,6 +279,20 @@ for (const engine of ENGINES) {
       assert.deepEqual(await search({ terms: ['elsewhere'] }, other), [0]);
     });
 
+    it('full text with a time range, when times are not in index order', async () => {
+      await indexed([
+        searchDoc(0, { time: 500, text: 'alpha' }),
+        searchDoc(1, { time: 100, text: 'alpha beta' }),
+        searchDoc(2, { time: 300, text: 'beta' }),
+        searchDoc(3, { time: 200, text: 'alpha' }),
+        searchDoc(4, { time: 400, text: 'alpha' }),
+      ]);
+      assert.deepEqual(await search({ terms: ['alpha'], fromTime: 150, toTime: 450 }), [4, 3]);
+      assert.deepEqual(await search({ terms: ['alpha'], fromTime: 100, toTime: 250, order: 'asc' }), [1, 3]);
+      assert.deepEqual(await search({ terms: ['beta'], fromTime: 600 }), []);
+      assert.deepEqual(await search({ terms: ['alpha'], toTime: 450, below: 4 }), [3, 1]);
+    });
+
     it('searchIndexRange gives the least and greatest index in a time range', async () => {
       await indexed([searchDoc(0, { time: 100 }), searchDoc(1, { time: 300 }), searchDoc(2, { time: 200 }), searchDoc(3, { time: 400 })]);
       assert.deepEqual(await handle.store.searchIndexRange(projectId, 150, 350), { searchIndexSize: 4, first: 1, last: 2 });

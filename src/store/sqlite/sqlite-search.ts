@@ -99,7 +99,18 @@ export class SqliteSearch {
       statement = this.db.prepare(sql);
       this.searches.set(sql, statement);
     }
-    return statement.all(searchParams(pk, query)) as SqliteSearchHit[];
+    const params = searchParams(pk, query);
+    if (params.match !== undefined && (query.fromTime !== undefined || query.toTime !== undefined)) {
+      // FTS5 cannot filter by time, but it seeks by rowid: narrow its key range to the keys the
+      // time range holds (read from the (project, time) index), so a common word in a narrow
+      // range costs the range, not every match in the project. Exact for any log; a big win
+      // where time follows index order, as it roughly does.
+      const { first, last } = this.range(pk, query.below, query.fromTime, query.toTime);
+      if (first === undefined || last === undefined) return [];
+      params.lo = first;
+      params.below = last + 1;
+    }
+    return statement.all(params) as SqliteSearchHit[];
   }
 
   /** min and max key below `below` with time in [from, to), over the (project, time) index. */
@@ -110,7 +121,7 @@ export class SqliteSearch {
 }
 
 /** Named parameters of searchSql. */
-function searchParams(pk: number, query: SearchQuery): Record<string, unknown> {
+function searchParams(pk: number, query: SearchQuery): Record<string, unknown> & { lo: number; below: number; match?: string } {
   return {
     pk,
     lo: entryKey(pk, 0),
