@@ -267,3 +267,27 @@ describe('one event', () => {
     assert.equal((await vt.call(reader, 'GET', `/v1/projects/${id}/events/ct-get?proof=maybe`)).statusCode, 400);
   });
 });
+
+describe('search routes in the OpenAPI document and in self-audit', () => {
+  it('documents every parameter, and records reads (when asked to) and exports', async (t) => {
+    const vt = await build(t, { auditReads: true });
+    const p = await vt.project();
+    const openapi = (await vt.call(undefined, 'GET', '/openapi.json')).json<{ paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>> }>();
+    const names = (path: string) => (openapi.paths[path]?.get?.parameters ?? []).filter((x) => x.in === 'query').map((x) => x.name).sort();
+    assert.deepEqual(names('/v1/projects/{projectId}/events'), ['actor', 'cursor', 'eventName', 'eventSource', 'filter', 'from', 'limit', 'order', 'outcome', 'q', 'sourceIp', 'to']);
+    assert.deepEqual(names('/v1/projects/{projectId}/events/{eventId}'), ['proof']);
+    assert.deepEqual(names('/v1/projects/{projectId}/export'), ['format', 'from', 'to']);
+
+    assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventId: 'x', action: 'a' })).statusCode, 201);
+    assert.equal((await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/events?actor=nobody`)).statusCode, 200);
+    assert.equal((await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/events/x`)).statusCode, 200);
+    assert.equal((await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/export?format=csv`)).statusCode, 200);
+    const records = await get(vt, p.reader, `/v1/projects/${p.id}/events?eventSource=veritrail.api&order=asc`);
+    const seen = records.results.map((r) => [r.event.eventName, (r.event.requestParameters as Record<string, unknown>)?.actor ?? (r.event.requestParameters as Record<string, unknown>)?.format ?? null]);
+    assert.deepEqual(seen, [
+      ['SearchEvents', 'nobody'],
+      ['GetEvent', null],
+      ['ExportEvents', 'csv'],
+    ]);
+  });
+});
