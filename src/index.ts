@@ -15,6 +15,8 @@ export { canonicalize } from './core/canonical-json.ts';
 export { envelopeText, type Envelope } from './core/envelope.ts';
 export { ERROR_CATALOGUE, VeritrailError, type ErrorCode } from './core/errors.ts';
 export type { Role } from './core/roles.ts';
+export { eventFields, eventText, type EventFields, type Outcome } from './core/event-fields.ts';
+export { compileMongoQuery, MongoQueryError } from './core/mongo-query.ts';
 
 export { leafHash, nodeHash, EMPTY_ROOT } from './log/hashing.ts';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './log/merkle.ts';

@@ -15,6 +15,7 @@ import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
+import { SearchIndexer } from '../query/search-indexer.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
@@ -46,6 +47,8 @@ export class VeritrailNode {
     readonly firstKey: string | undefined,
     /** This node's Prometheus instruments (core/metrics.ts), rendered at GET /metrics. */
     readonly metrics: Metrics,
+    /** Follows every log's tail into the store's search index (query/search-indexer.ts). */
+    readonly searchIndexer: SearchIndexer,
   ) {}
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
@@ -59,16 +62,28 @@ export class VeritrailNode {
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
-      const sequencer = new Sequencer(store, { hooks: meteredCommitHooks(metrics, config.sequencerHooks) });
+      const searchIndexer = new SearchIndexer(store, {
+        onError: (projectId, error) => {
+          if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
+        },
+      });
+      const sequencer = new Sequencer(store, {
+        hooks: meteredCommitHooks(metrics, config.sequencerHooks),
+        onCommitted: (projectId, size) => searchIndexer.markDirty(projectId, size),
+      });
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents, prepareWorkers: config.prepareWorkers });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
       const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
       // Logs that grew after their last checkpoint (a crash between commit and signing) are
       // signed on the first pass.
-      for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
+      // The same for the search index (rebuilt in the background when the engine lost it).
+      for (const project of await store.listProjects()) {
+        checkpointer.markDirty(project.id);
+        searchIndexer.markDirty(project.id);
+      }
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics, searchIndexer);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -137,6 +152,7 @@ export class VeritrailNode {
       await this.sequencer.close();
       await this.appender.close();
       await this.checkpointer.stop();
+      await this.searchIndexer.stop();
       await this.store.close();
     })();
     return this.closing;

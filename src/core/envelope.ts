@@ -57,3 +57,19 @@ export function sameEventContent(a: Buffer, b: Buffer): boolean {
   const cutB = b.lastIndexOf(RECEIVED_AT_MARK);
   return cutA > 0 && cutA === cutB && a.subarray(0, cutA).equals(b.subarray(0, cutB));
 }
+
+const EVENT_MARK = '{"event":';
+const EVENT_ID_MARK = Buffer.from(',"eventId":');
+
+/**
+ * The event's canonical JSON exactly as stored, cut out of the envelope bytes (whose layout
+ * envelopeText fixes) rather than re-serialised, which could reorder integer-like member names.
+ * The last `,"eventId":` is the envelope's own: the event may hold the sequence (a member named
+ * eventId), but after the envelope's come only the id's JSON string (where it would need an
+ * unescaped quote), projectId and receivedAt.
+ */
+export function eventTextOf(envelope: Buffer): string {
+  const end = envelope.lastIndexOf(EVENT_ID_MARK);
+  if (envelope.subarray(0, EVENT_MARK.length).toString('latin1') !== EVENT_MARK || end < 0) throw new Error('not an envelope');
+  return envelope.subarray(EVENT_MARK.length, end).toString('utf8');
+}

@@ -128,6 +128,13 @@ export const VT_ERR_EVENT_ID_CONFLICT = defineError(
   'Event id %s was already used in this project for different content (index %s)',
 );
 
+// --- search and export -----------------------------------------------------------------------
+export const VT_ERR_SEARCH_FILTER_INVALID = defineError('VT_ERR_SEARCH_FILTER_INVALID', 400, 'The filter is not a MongoDB query document Veritrail can evaluate: %s');
+export const VT_ERR_SEARCH_TIME_INVALID = defineError('VT_ERR_SEARCH_TIME_INVALID', 400, 'Parameter %s must be an RFC 3339 time such as 2026-11-22T10:00:00.000Z; got %s');
+export const VT_ERR_SEARCH_RANGE_EMPTY = defineError('VT_ERR_SEARCH_RANGE_EMPTY', 400, 'from (%s) must be earlier than to (%s)');
+export const VT_ERR_SEARCH_QUERY_INVALID = defineError('VT_ERR_SEARCH_QUERY_INVALID', 400, 'Parameter q is not a usable full-text query: %s');
+export const VT_ERR_SEARCH_CURSOR_INVALID = defineError('VT_ERR_SEARCH_CURSOR_INVALID', 400, 'The cursor is not valid for this search: %s');
+
 // --- the log --------------------------------------------------------------------------------
 export const VT_ERR_TREE_SIZE_TOO_LARGE = defineError('VT_ERR_TREE_SIZE_TOO_LARGE', 400, 'Tree size %s is larger than the current size %s');
 export const VT_ERR_INDEX_OUT_OF_RANGE = defineError('VT_ERR_INDEX_OUT_OF_RANGE', 400, 'Index %s is outside a tree of size %s');
@@ -171,6 +178,11 @@ export const ERROR_CATALOGUE = {
   VT_ERR_KEY_NOT_FOUND,
   VT_ERR_EVENT_NOT_FOUND,
   VT_ERR_EVENT_ID_CONFLICT,
+  VT_ERR_SEARCH_FILTER_INVALID,
+  VT_ERR_SEARCH_TIME_INVALID,
+  VT_ERR_SEARCH_RANGE_EMPTY,
+  VT_ERR_SEARCH_QUERY_INVALID,
+  VT_ERR_SEARCH_CURSOR_INVALID,
   VT_ERR_TREE_SIZE_TOO_LARGE,
   VT_ERR_INDEX_OUT_OF_RANGE,
   VT_ERR_PROOF_RANGE,

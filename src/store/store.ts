@@ -96,6 +96,73 @@ export interface TileRef {
 }
 
 /**
+ * The search fields of one entry. The search indexer (query/search-indexer.ts) derives them from
+ * the entry's event (core/event-fields.ts), once, above every engine; an engine stores them as
+ * given and never parses an envelope for search.
+ */
+export interface SearchDocument {
+  index: number;
+  /** Milliseconds since the epoch: the event's own time if it has one, else its receivedAt. */
+  time: number;
+  eventName: string | null;
+  eventSource: string | null;
+  sourceIp: string | null;
+  /** Every actor name of the event; `actor` in a query matches any of them. */
+  actors: string[];
+  outcome: 'success' | 'failure' | null;
+  /** The event's words for full-text search (core/event-fields.ts `eventText`). */
+  text: string;
+}
+
+/** A place in search order: entries are ordered by (time, index). */
+export interface SearchPosition {
+  time: number;
+  index: number;
+}
+
+/**
+ * One page of a search. Every predicate given must hold (AND). String predicates are exact and
+ * case-sensitive; text terms are not (see `terms`).
+ */
+export interface SearchQuery {
+  /**
+   * Only entries with index < `below`: the snapshot a paginated search reads, fixed by its first
+   * page, so that events appended meanwhile can neither appear in later pages nor shift them.
+   * At most `searchIndexSize`.
+   */
+  below: number;
+  /** Entries with time >= fromTime (ms since the epoch). */
+  fromTime?: number;
+  /** Entries with time < toTime (ms since the epoch): [fromTime, toTime) is half-open. */
+  toTime?: number;
+  eventName?: string;
+  eventSource?: string;
+  /** Matches an entry any of whose actors equals it. */
+  actor?: string;
+  sourceIp?: string;
+  outcome?: 'success' | 'failure';
+  /**
+   * Full-text terms; every term must match. A term matches when its words (runs of letters and
+   * digits, compared without case or diacritics) occur one after another in the entry's text, so
+   * `203.0.113.7` and `access denied` are phrases. A term ending in `*` also matches when its
+   * last word is only the start of a word (`deni*` matches `denied`). Each term holds at least
+   * one letter or digit (the query layer checks).
+   */
+  terms?: string[];
+  /** By (time, index), ascending or descending. */
+  order: 'asc' | 'desc';
+  /** Start strictly after this place in `order` (the cursor of the previous page). */
+  after?: SearchPosition;
+  /** The most hits to return, 1 or more. */
+  limit: number;
+}
+
+/** An entry found by a search, with its search time (for the next page's cursor). */
+export interface SearchHit extends StoredEntry {
+  time: number;
+}
+
+/**
  * What differs between engines, as documented flags (STYLE.md §4) rather than engine checks
  * scattered through the code.
  */
@@ -209,6 +276,46 @@ export interface Store {
   latestCheckpoint(projectId: string): Promise<CheckpointRecord | undefined>;
   /** The checkpoint of exactly this size, if one was signed. */
   checkpointAt(projectId: string, treeSize: number): Promise<CheckpointRecord | undefined>;
+
+  // --- search ------------------------------------------------------------------------------
+  //
+  // The search index is derived data: search documents computed above the store and written by
+  // the search indexer, which follows each log's tail in index order. It is never on the commit
+  // path, and an engine may keep it less durably than the log.
+
+  /**
+   * How many entries of the log have their search documents stored: documents exist for exactly
+   * the entries [0, size). Concurrent: yes.
+   */
+  searchIndexSize(projectId: string): Promise<number>;
+
+  /**
+   * Stores the search documents of entries [fromIndex, fromIndex + documents.length) and moves
+   * the search index size to the end of that range, atomically: a reader sees all of them and
+   * the new size, or neither. `documents` MUST be in index order without gaps, starting at
+   * `fromIndex`. Resolves false, writing nothing, when the search index size is not `fromIndex`
+   * (another indexer got there first; reload it). Not durable: after a crash an engine MAY have
+   * lost documents, as long as the size it reports covers only documents it still holds. MAY be
+   * called concurrently with appends and searches; concurrent calls for one log are safe (one
+   * resolves true).
+   */
+  indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean>;
+
+  /**
+   * One page of entries matching `query` among the entries [0, query.below), in (time, index)
+   * order, at most `query.limit`. MUST use indexes so that a page costs about the entries it
+   * returns, or the entries inside the query's time range, never a scan of the whole log;
+   * full-text terms MUST use a full-text index. Concurrent: yes.
+   */
+  searchEntries(projectId: string, query: SearchQuery): Promise<SearchHit[]>;
+
+  /**
+   * The smallest and largest index of entries below the search index size whose time is in
+   * [fromTime, toTime) (either bound may be absent), or no `first`/`last` when there is none;
+   * with the search index size they were taken from. Export uses it to read only the part of
+   * the log a time range can touch. Concurrent: yes.
+   */
+  searchIndexRange(projectId: string, fromTime?: number, toTime?: number): Promise<{ searchIndexSize: number; first?: number; last?: number }>;
 
   // --- settings ------------------------------------------------------------------------------
 

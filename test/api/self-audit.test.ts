@@ -116,6 +116,8 @@ interface Setup {
   project: { id: string; owner: string };
   keyId: string;
 }
+/** An event every setup ingests first, for the calls that read one. */
+const AUDITED_EVENT = 'audited-event-1';
 type Row = { log: 'system' | 'project'; readOnly: boolean; call(s: Setup, headers: Record<string, string>): Promise<LightMyRequestResponse> };
 const MANAGEMENT_CALLS: Record<string, Row> = {
   CreateProject: { log: 'system', readOnly: false, call: (s, h) => s.vt.call(s.vt.orgKey, 'POST', '/v1/projects', { name: 'audited' }, h) },
@@ -129,6 +131,8 @@ const MANAGEMENT_CALLS: Record<string, Row> = {
   ListKeys: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/keys`, undefined, h) },
   DeleteKey: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'DELETE', `/v1/projects/${s.project.id}/keys/${s.keyId}`, undefined, h) },
   ExportEvents: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/export`, undefined, h) },
+  SearchEvents: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/events?limit=5`, undefined, h) },
+  GetEvent: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/events/${AUDITED_EVENT}`, undefined, h) },
 };
 
 describe('self-audit', () => {
@@ -146,6 +150,7 @@ describe('self-audit', () => {
     const p = await vt.project();
     const { record: keyRecord, secret } = newApiKey('PROJECT_READ_ONLY', p.id, 'to delete', Date.now());
     await vt.node.store.createKey(keyRecord);
+    assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventId: AUDITED_EVENT, eventName: 'Seen' })).statusCode, 201);
     const setup: Setup = { vt, project: p, keyId: keyRecord.id };
     const shown: string[] = [secret, vt.orgKey, p.owner];
     for (const [operation, row] of Object.entries(MANAGEMENT_CALLS)) {

@@ -50,7 +50,8 @@ describe('veritrail serve', () => {
         }
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Stop mid-stream: once some events are acknowledged and requests are certainly in flight.
+    for (const started = Date.now(); acked.length < 20 && Date.now() - started < 30_000; ) await new Promise((resolve) => setTimeout(resolve, 20));
     const exit = server.stop();
     stop = true;
     await Promise.all(clients);
@@ -61,7 +62,7 @@ describe('veritrail serve', () => {
       const exported = await (await api(`${again.url}/v1/projects/${project}/export`, org)).text();
       const ids = new Set(exported.trimEnd().split('\n').slice(0, -1).map((line) => (JSON.parse(line) as { eventId: string }).eventId));
       for (const id of acked) assert.ok(ids.has(id), `acknowledged ${id} is missing`);
-      assert.ok(acked.length > 10);
+      assert.ok(acked.length >= 20, `only ${acked.length} events were acknowledged`);
     } finally {
       await again.stop();
     }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ENGINES, initStore, testProject, type TestStore, appendLeaves } from '../helpers/stores.ts';
-import { AlreadyExistsError, TreeSizeMismatchError, VersionMismatchError } from '../../src/store/store.ts';
+import { AlreadyExistsError, TreeSizeMismatchError, VersionMismatchError, type SearchDocument, type SearchQuery } from '../../src/store/store.ts';
 import { newApiKey } from '../../src/auth/api-keys.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
@@ -169,6 +169,152 @@ for (const engine of ENGINES) {
       await handle.store.close();
       await assert.rejects(handle.store.ping());
       await handle.reopen();
+    });
+  });
+}
+
+/** A search document with defaults; time = index seconds unless given. */
+function searchDoc(index: number, fields: Partial<SearchDocument> = {}): SearchDocument {
+  return { index, time: 1_000_000 + index * 1000, eventName: null, eventSource: null, sourceIp: null, actors: [], outcome: null, text: '', ...fields };
+}
+
+for (const engine of ENGINES) {
+  describe(`${engine}: search conformance`, () => {
+    let handle: TestStore;
+    let projectId: string;
+    beforeEach(async () => {
+      handle = await initStore(engine);
+      projectId = testProject().id;
+    });
+    afterEach(() => handle.destroy());
+
+    /** A project whose log holds `docs.length` entries, indexed with these documents. */
+    async function indexed(docs: SearchDocument[], id = projectId): Promise<void> {
+      const { store } = handle;
+      if (!(await store.getProject(id))) await store.createProject(testProject({ id }));
+      const envelopes = docs.map((d) => envelope(id, `e${d.index}`, d.index));
+      await appendLeaves(store, id, envelopes.map(leafHash), envelopes);
+      assert.equal(await store.indexForSearch(id, 0, docs), true);
+    }
+    const search = async (query: Partial<SearchQuery>, id = projectId) =>
+      (await handle.store.searchEntries(id, { below: await handle.store.searchIndexSize(id), order: 'desc', limit: 100, ...query })).map((hit) => hit.index);
+
+    it('indexForSearch is conditional on the search index size, and all or nothing', async () => {
+      const { store } = handle;
+      await store.createProject(testProject({ id: projectId }));
+      const envelopes = [0, 1, 2].map((i) => envelope(projectId, `e${i}`, i));
+      await appendLeaves(store, projectId, envelopes.map(leafHash), envelopes);
+      assert.equal(await store.searchIndexSize(projectId), 0);
+      assert.equal(await store.indexForSearch(projectId, 1, [searchDoc(1)]), false, 'not at the size');
+      assert.equal(await store.searchIndexSize(projectId), 0);
+      assert.deepEqual(await search({}), []);
+      assert.equal(await store.indexForSearch(projectId, 0, [searchDoc(0, { eventName: 'A' }), searchDoc(1, { eventName: 'B' })]), true);
+      assert.equal(await store.indexForSearch(projectId, 0, [searchDoc(0)]), false, 'a second indexer that lost the race writes nothing');
+      assert.equal(await store.searchIndexSize(projectId), 2);
+      assert.deepEqual(await search({}), [1, 0]);
+      assert.deepEqual(await search({ eventName: 'A' }), [0]);
+      const [hit] = await store.searchEntries(projectId, { below: 2, order: 'asc', limit: 1 });
+      assert.deepEqual(hit, { index: 0, time: 1_000_000, envelope: envelopes[0] });
+    });
+
+    it('each predicate alone, and combined; strings are exact', async () => {
+      await indexed([
+        searchDoc(0, { eventName: 'Login', eventSource: 'auth', sourceIp: '10.0.0.1', actors: ['alice', 'arn:alice'], outcome: 'success' }),
+        searchDoc(1, { eventName: 'Login', eventSource: 'auth', sourceIp: '10.0.0.2', actors: ['bob'], outcome: 'failure' }),
+        searchDoc(2, { eventName: 'Logout', eventSource: 'auth', sourceIp: '10.0.0.1', actors: ['alice'], outcome: 'success' }),
+        searchDoc(3, { eventName: 'GetObject', eventSource: 's3', actors: ['carol', 'alice'] }),
+        searchDoc(4),
+      ]);
+      assert.deepEqual(await search({ eventName: 'Login' }), [1, 0]);
+      assert.deepEqual(await search({ eventName: 'login' }), [], 'exact, case-sensitive');
+      assert.deepEqual(await search({ eventSource: 'auth' }), [2, 1, 0]);
+      assert.deepEqual(await search({ sourceIp: '10.0.0.1' }), [2, 0]);
+      assert.deepEqual(await search({ actor: 'alice' }), [3, 2, 0], 'any of the actors');
+      assert.deepEqual(await search({ actor: 'arn:alice' }), [0]);
+      assert.deepEqual(await search({ outcome: 'failure' }), [1]);
+      assert.deepEqual(await search({ outcome: 'success' }), [2, 0]);
+      assert.deepEqual(await search({ eventName: 'Login', sourceIp: '10.0.0.1' }), [0]);
+      assert.deepEqual(await search({ actor: 'alice', eventSource: 'auth', outcome: 'success' }), [2, 0]);
+      assert.deepEqual(await search({ actor: 'alice', eventName: 'Login', outcome: 'failure' }), []);
+      assert.deepEqual(await search({ eventName: 'Login', eventSource: 'auth', sourceIp: '10.0.0.2', outcome: 'failure', actor: 'bob' }), [1]);
+    });
+
+    it('orders by (time, index) both ways; time ranges are half-open; the cursor continues strictly after', async () => {
+      // Times out of index order, with a tie at 5000 between 1 and 3.
+      await indexed([searchDoc(0, { time: 9000 }), searchDoc(1, { time: 5000 }), searchDoc(2, { time: 7000 }), searchDoc(3, { time: 5000 }), searchDoc(4, { time: 1000 })]);
+      assert.deepEqual(await search({}), [0, 2, 3, 1, 4]);
+      assert.deepEqual(await search({ order: 'asc' }), [4, 1, 3, 2, 0]);
+      assert.deepEqual(await search({ fromTime: 5000, toTime: 9000 }), [2, 3, 1]);
+      assert.deepEqual(await search({ fromTime: 5001 }), [0, 2]);
+      assert.deepEqual(await search({ toTime: 5000 }), [4]);
+      assert.deepEqual(await search({ after: { time: 5000, index: 3 } }), [1, 4]);
+      assert.deepEqual(await search({ after: { time: 5000, index: 3 }, order: 'asc' }), [2, 0]);
+      assert.deepEqual(await search({ limit: 2 }), [0, 2]);
+      assert.deepEqual(await search({ below: 3 }), [0, 2, 1], 'the snapshot bound');
+      assert.deepEqual(await search({ below: 3, after: { time: 7000, index: 2 }, limit: 1 }), [1]);
+    });
+
+    it('full text: words, phrases, addresses, case and diacritics, prefixes; all terms must match; one project only', async () => {
+      await indexed([
+        searchDoc(0, { text: 'Access DENIED for user alice from 203.0.113.7' }),
+        searchDoc(1, { text: 'access granted to bob from 203.0.113.70' }),
+        searchDoc(2, { text: 'Café opened by josé@example.com' }),
+        searchDoc(3, { text: 'denied access for carol' }),
+      ]);
+      const other = testProject().id;
+      await indexed([searchDoc(0, { text: 'access denied elsewhere' })], other);
+      assert.deepEqual(await search({ terms: ['denied'] }), [3, 0]);
+      assert.deepEqual(await search({ terms: ['access denied'] }), [0], 'a phrase: words in sequence');
+      assert.deepEqual(await search({ terms: ['access', 'denied'] }), [3, 0], 'separate terms: each anywhere');
+      assert.deepEqual(await search({ terms: ['203.0.113.7'] }), [0], 'an address is a phrase of its numbers');
+      assert.deepEqual(await search({ terms: ['ALICE'] }), [0]);
+      assert.deepEqual(await search({ terms: ['cafe'] }), [2], 'diacritics folded');
+      assert.deepEqual(await search({ terms: ['jose@example.com'] }), [2]);
+      assert.deepEqual(await search({ terms: ['gran*'] }), [1]);
+      assert.deepEqual(await search({ terms: ['gran'] }), [], 'no prefix without *');
+      assert.deepEqual(await search({ terms: ['denied', 'carol'] }), [3]);
+      assert.deepEqual(await search({ terms: ['"quoted" OR NOT'] }), [], "the caller's quotes and operators are text, not syntax");
+      assert.deepEqual(await search({ terms: ['access'], fromTime: 1_001_000, toTime: 1_003_000 }), [1]);
+      assert.deepEqual(await search({ terms: ['elsewhere'] }), []);
+      assert.deepEqual(await search({ terms: ['elsewhere'] }, other), [0]);
+    });
+
+    it('full text with a time range, when times are not in index order', async () => {
+      await indexed([
+        searchDoc(0, { time: 500, text: 'alpha' }),
+        searchDoc(1, { time: 100, text: 'alpha beta' }),
+        searchDoc(2, { time: 300, text: 'beta' }),
+        searchDoc(3, { time: 200, text: 'alpha' }),
+        searchDoc(4, { time: 400, text: 'alpha' }),
+      ]);
+      assert.deepEqual(await search({ terms: ['alpha'], fromTime: 150, toTime: 450 }), [4, 3]);
+      assert.deepEqual(await search({ terms: ['alpha'], fromTime: 100, toTime: 250, order: 'asc' }), [1, 3]);
+      assert.deepEqual(await search({ terms: ['beta'], fromTime: 600 }), []);
+      assert.deepEqual(await search({ terms: ['alpha'], toTime: 450, below: 4 }), [3, 1]);
+    });
+
+    it('searchIndexRange gives the least and greatest index in a time range', async () => {
+      await indexed([searchDoc(0, { time: 100 }), searchDoc(1, { time: 300 }), searchDoc(2, { time: 200 }), searchDoc(3, { time: 400 })]);
+      assert.deepEqual(await handle.store.searchIndexRange(projectId, 150, 350), { searchIndexSize: 4, first: 1, last: 2 });
+      assert.deepEqual(await handle.store.searchIndexRange(projectId, undefined, 150), { searchIndexSize: 4, first: 0, last: 0 });
+      assert.deepEqual(await handle.store.searchIndexRange(projectId, 500), { searchIndexSize: 4 });
+    });
+
+    it('the search index survives a reopen, and a lost one reports size 0, not stale rows', async () => {
+      await indexed([searchDoc(0, { eventName: 'A' }), searchDoc(1, { eventName: 'A' })]);
+      await handle.reopen();
+      assert.equal(await handle.store.searchIndexSize(projectId), 2);
+      assert.deepEqual(await search({ eventName: 'A' }), [1, 0]);
+      const lose = LOSES_DERIVED_INDEX_FILE[engine];
+      if (lose) {
+        await handle.store.close();
+        lose(handle);
+        await handle.reopen();
+        assert.equal(await handle.store.searchIndexSize(projectId), 0);
+        assert.deepEqual(await search({ eventName: 'A', below: 2 }), []);
+        assert.equal(await handle.store.indexForSearch(projectId, 0, [searchDoc(0, { eventName: 'A' })]), true);
+        assert.deepEqual(await search({ eventName: 'A' }), [0]);
+      }
     });
   });
 }

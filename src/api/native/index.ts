@@ -11,6 +11,7 @@ import { ingestRoutes } from './ingest.ts';
 import { keyRoutes } from './keys.ts';
 import { logRoutes } from './log.ts';
 import { projectRoutes } from './projects.ts';
+import { searchRoutes } from './search.ts';
 
 export const nativeApi: FastifyPluginAsync = async (app) => {
   registerBodyParsers(app);
@@ -20,5 +21,6 @@ export const nativeApi: FastifyPluginAsync = async (app) => {
   await app.register(keyRoutes);
   await app.register(ingestRoutes);
   await app.register(logRoutes);
+  await app.register(searchRoutes);
   await app.register(exportRoutes);
 };

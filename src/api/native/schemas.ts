@@ -79,6 +79,59 @@ export const InclusionProof = Type.Object({
 export const ConsistencyQuery = Type.Object({ from: Count, to: Type.Optional(Count) });
 export const ConsistencyProof = Type.Object({ from: Type.Integer(), to: Type.Integer(), hashes: Type.Array(Type.String()) });
 
-export const ExportQuery = Type.Object({
-  format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')])),
+export const ExportQuery = Type.Object(
+  {
+    format: Type.Optional(Type.Union([Type.Literal('jsonl'), Type.Literal('csv')], { description: 'jsonl (default; verifiable offline) or csv (RFC 4180)' })),
+    from: Type.Optional(Type.String({ description: 'RFC 3339; events whose time is at or after it (as in search)' })),
+    to: Type.Optional(Type.String({ description: 'RFC 3339; events whose time is before it' })),
+  },
+  { additionalProperties: false },
+);
+
+const Field = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 512, description }));
+
+/** Search (spec/api.md "Reading events"). Unknown parameters are refused, so a typo is never silently ignored. */
+export const SearchQuerystring = Type.Object(
+  {
+    from: Type.Optional(Type.String({ description: 'RFC 3339; events whose time (eventTime if the event has one, else receivedAt) is at or after it' })),
+    to: Type.Optional(Type.String({ description: 'RFC 3339; events whose time is before it (the range is half-open)' })),
+    eventName: Field('exact eventName (CloudTrail), atype (MongoDB), action or operation'),
+    eventSource: Field('exact eventSource (CloudTrail), or source when it is not an IP address'),
+    actor: Field('exact userIdentity.userName, userIdentity.arn, actor or any users[].user'),
+    sourceIp: Field('exact sourceIPAddress, remote.ip, sourceIp, user_ip, ip_address, or source when it is an IP address'),
+    outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'full text: words or "quoted phrases", all must match; a trailing * matches a word prefix' })),
+    filter: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: 'a MongoDB query document (JSON) evaluated against {eventId, projectId, receivedAt, event}' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'by time, then index; desc by default' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'the next value of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
+const EventResultFields = {
+  index: Type.Integer(),
+  eventId: Type.String(),
+  projectId: Type.String(),
+  receivedAt: Type.String({ format: 'date-time' }),
+  leafHash: Type.String({ description: 'Lowercase hex RFC 6962 leaf hash of the envelope.' }),
+  event: Type.Object({}, { additionalProperties: true }),
+};
+export const EventResult = Type.Object(EventResultFields);
+export const SearchResults = Type.Object({
+  results: Type.Array(EventResult),
+  next: Type.Union([Type.String(), Type.Null()], { description: 'the cursor of the next page; null after the last' }),
+});
+
+export const EventParams = Type.Object({ projectId: Type.String(), eventId: Type.String({ minLength: 1, maxLength: 256 }) });
+export const GetEventQuerystring = Type.Object({ proof: Type.Optional(Type.Boolean({ description: 'add an inclusion proof against the latest checkpoint' })) }, { additionalProperties: false });
+export const EventWithProof = Type.Object({
+  ...EventResultFields,
+  proof: Type.Optional(
+    Type.Object({
+      treeSize: Type.Integer(),
+      hashes: Type.Array(Type.String(), { description: 'base64 RFC 6962 inclusion proof' }),
+      checkpoint: Type.String({ description: 'the signed checkpoint (C2SP note text) of treeSize' }),
+    }),
+  ),
 });

@@ -2,8 +2,9 @@
  * The SQLite schema, as versioned migrations. Two files make one store:
  *  - the main file (`veritrail.db`) holds everything that is the log's truth: projects, keys,
  *    entries, tiles, checkpoints, settings. Every commit is durable (WAL, synchronous=FULL).
- *  - the index file (`veritrail-index.db`) holds what can be rebuilt from the main file: today
- *    the event-id index used for de-duplication. See sqlite-store.ts for why it is apart.
+ *  - the index file (`veritrail-index.db`) holds what can be rebuilt from the main file: the
+ *    event-id index used for de-duplication and the search index. See sqlite-store.ts for why
+ *    it is apart.
  */
 import type { Migration } from '../migrations.ts';
 
@@ -68,7 +69,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
  * The index file's schema. It is derived data, so a change of this version drops and rebuilds
  * the file from the main file instead of migrating it.
  */
-export const SQLITE_INDEX_SCHEMA_VERSION = 1;
+export const SQLITE_INDEX_SCHEMA_VERSION = 2;
 export const SQLITE_INDEX_SCHEMA = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // How far each log has been indexed: entries below `size` are in event_ids.
@@ -81,4 +82,36 @@ export const SQLITE_INDEX_SCHEMA = [
      idx INTEGER NOT NULL,
      PRIMARY KEY (project_pk, id_hash, idx)
    ) WITHOUT ROWID`,
+  // --- search (sqlite-search.ts) ---
+  // How far each log's search documents go: entries below `size` are in search_events.
+  `CREATE TABLE search_indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
+  // One row per entry, keyed like the main file's entries (sqlite-keys.ts), so rows arrive in
+  // key order and each secondary index below ends in the key: (…, time, key) is the search
+  // order, and every page is a range scan of one index.
+  `CREATE TABLE search_events (
+     key INTEGER PRIMARY KEY,
+     project_pk INTEGER NOT NULL,
+     time INTEGER NOT NULL,
+     name TEXT,
+     source TEXT,
+     ip TEXT,
+     outcome TEXT
+   )`,
+  `CREATE INDEX search_by_time ON search_events (project_pk, time)`,
+  // Partial indexes: events without the field cost nothing, and `field = ?` implies NOT NULL.
+  `CREATE INDEX search_by_name ON search_events (project_pk, name, time) WHERE name IS NOT NULL`,
+  `CREATE INDEX search_by_source ON search_events (project_pk, source, time) WHERE source IS NOT NULL`,
+  `CREATE INDEX search_by_ip ON search_events (project_pk, ip, time) WHERE ip IS NOT NULL`,
+  `CREATE INDEX search_by_outcome ON search_events (project_pk, outcome, time) WHERE outcome IS NOT NULL`,
+  // An event has any number of actors (a CloudTrail userName and ARN, every Mongo user).
+  `CREATE TABLE search_actors (
+     project_pk INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     time INTEGER NOT NULL,
+     key INTEGER NOT NULL,
+     PRIMARY KEY (project_pk, actor, time, key)
+   ) WITHOUT ROWID`,
+  // Full text: rowid = entry key, so `rowid BETWEEN` scopes a MATCH to one project. Contentless
+  // (the words live in the main file's envelopes) and without column sizes (no ranking is done).
+  `CREATE VIRTUAL TABLE search_text USING fts5 (text, content = '', columnsize = 0, tokenize = 'unicode61 remove_diacritics 2')`,
 ];

@@ -11,10 +11,13 @@
  * clean close) the file is rebuilt from the main file. The main file keeps every byte of truth
  * and is durable at every commit.
  *
- * Entries of every log share one table whose rowid packs (project, index) as
- * `pk · 2^32 + index`: one B-tree insert per entry, appended at the end of the project's key
- * range. JavaScript numbers hold that exactly while pk < 2^21, so this engine allows 2^21
- * projects of up to 2^32 entries each.
+ * Entries of every log share one table whose rowid packs (project, index) (sqlite-keys.ts), so
+ * this engine allows 2^21 projects of up to 2^32 entries each.
+ *
+ * The search index (sqlite-search.ts) lives in the index file too, for the same reason and more:
+ * it is derived, and its random-key B-trees and FTS5 segments would cost the durable commit far
+ * more than the event-id index does. It is not written on the commit path at all: the search
+ * indexer (query/search-indexer.ts) follows each log's tail and calls indexForSearch.
  */
 import fs from 'node:fs';
 import { hash } from 'node:crypto';
@@ -30,6 +33,9 @@ import {
   type KeyRecord,
   type LogAppend,
   type ProjectRecord,
+  type SearchDocument,
+  type SearchHit,
+  type SearchQuery,
   type SettingRecord,
   type Store,
   type StoreCapabilities,
@@ -39,15 +45,12 @@ import {
 import { DEFAULT_SQLITE_INDEX_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
 import { SQLITE_INDEX_SCHEMA, SQLITE_INDEX_SCHEMA_VERSION, SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import { SqliteSequencerLock } from './sqlite-sequencer-lock.ts';
+import { entryKey, INDEX_BITS } from './sqlite-keys.ts';
+import { SqliteSearch } from './sqlite-search.ts';
 
-const INDEX_BITS = 2 ** 32;
 /** The most projects (2^21) and the most entries per project (2^32) this engine can key. */
 export const SQLITE_MAX_PROJECTS = 2 ** 21;
 export const SQLITE_MAX_ENTRIES = INDEX_BITS;
-
-function entryKey(pk: number, index: number): number {
-  return pk * INDEX_BITS + index;
-}
 
 /** 48 bits of SHA-256 of an event id: a safe integer for the index file's key. */
 function idHash(eventId: string): number {
@@ -90,6 +93,10 @@ export class SqliteStore implements Store {
   private readonly lock: SqliteSequencerLock | undefined;
   /** Project id -> pk. Projects are never renumbered, so entries never go stale. */
   private readonly pks = new Map<string, number>();
+  /** The search tables of the index file; undefined for a read-only store without a usable file. */
+  private readonly searchIndex: SqliteSearch | undefined;
+  /** The index file opened read-only by a read-only store, closed with it. */
+  private readonly readOnlyIndex: Database.Database | undefined;
   /** Set when an index-file write failed after a main commit; cleared by catching up. */
   private indexStale = false;
   private closed = false;
@@ -112,6 +119,9 @@ export class SqliteStore implements Store {
       this.migrate(readOnly);
       this.stmt = this.prepare();
       this.index = readOnly ? undefined : this.openIndex(paths.index);
+      const searchDb = this.index ?? this.openIndexReadOnly(paths.index);
+      this.searchIndex = searchDb && new SqliteSearch(searchDb);
+      this.readOnlyIndex = readOnly ? searchDb : undefined;
     } catch (error) {
       this.lock?.release();
       throw error;
@@ -173,12 +183,11 @@ export class SqliteStore implements Store {
 
   private openIndex(file: string): Database.Database {
     let db = this.openIndexFile(file);
-    const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-    const unsafe =
-      meta('schema') !== String(SQLITE_INDEX_SCHEMA_VERSION) || (meta('clean') !== 'yes' && meta('boot') !== bootId());
-    if (unsafe) {
+    if (!this.indexTrustworthy(db)) {
       // Written without fsync, the file is only trustworthy after a process crash, not after the
       // machine went down uncleanly; then (or on a schema change) it is rebuilt from scratch.
+      // The event-id index is rebuilt below, before the store opens; the search index is left
+      // empty for the search indexer to rebuild in the background.
       db.close();
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
       db = this.openIndexFile(file);
@@ -186,6 +195,42 @@ export class SqliteStore implements Store {
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot', ?), ('clean', 'no')").run(bootId());
     this.catchUpIndex(db);
     return db;
+  }
+
+  /**
+   * The index file can be believed: same schema, closed cleanly or written since this boot, and
+   * no log's search index ahead of the log itself (the main file lost commits, say, restored
+   * from a backup; FTS5 rows cannot be taken back one by one, so the file is rebuilt).
+   */
+  private indexTrustworthy(db: Database.Database): boolean {
+    try {
+      const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+      if (meta('schema') !== String(SQLITE_INDEX_SCHEMA_VERSION)) return false;
+      if (meta('clean') !== 'yes' && meta('boot') !== bootId()) return false;
+      const sizes = new SqliteSearch(db).sizes();
+      return this.stmt.projects.all().every((project) => (sizes.get(project.pk) ?? 0) <= project.tree_size);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A read-only store (fsck, export beside a running server) reads the search index only when
+   * the file can be believed; otherwise searches see an empty index (search index size 0), and
+   * export reads the log itself instead.
+   */
+  private openIndexReadOnly(file: string): Database.Database | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      if (this.indexTrustworthy(db)) return db;
+    } catch {
+      // unreadable: treated as absent
+    }
+    db?.close();
+    return undefined;
   }
 
   private openIndexFile(file: string): Database.Database {
@@ -263,6 +308,7 @@ export class SqliteStore implements Store {
       this.index.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clean', 'yes')").run();
       this.index.close();
     }
+    this.readOnlyIndex?.close();
     this.main.close();
     this.lock?.release();
   }
@@ -401,6 +447,40 @@ export class SqliteStore implements Store {
     this.check();
     const pk = this.pk(projectId);
     return this.stmt.entries.all(entryKey(pk, start), entryKey(pk, end)).map((row) => ({ index: row.key - pk * INDEX_BITS, envelope: row.envelope }));
+  }
+
+  async searchIndexSize(projectId: string): Promise<number> {
+    this.check();
+    return this.searchIndex?.size(this.pk(projectId)) ?? 0;
+  }
+
+  async indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean> {
+    this.check();
+    if (!this.index) throw new Error('a read-only SQLite store cannot index for search');
+    return this.searchIndex!.index(this.pk(projectId), fromIndex, documents);
+  }
+
+  async searchEntries(projectId: string, query: SearchQuery): Promise<SearchHit[]> {
+    this.check();
+    if (!this.searchIndex) return [];
+    const pk = this.pk(projectId);
+    const base = entryKey(pk, 0);
+    const hits: SearchHit[] = [];
+    for (const { key, time } of this.searchIndex.search(pk, query)) {
+      const envelope = this.stmt.entry.get(key)?.envelope;
+      if (envelope) hits.push({ index: key - base, time, envelope });
+    }
+    return hits;
+  }
+
+  async searchIndexRange(projectId: string, fromTime?: number, toTime?: number): Promise<{ searchIndexSize: number; first?: number; last?: number }> {
+    this.check();
+    if (!this.searchIndex) return { searchIndexSize: 0 };
+    const pk = this.pk(projectId);
+    const size = this.searchIndex.size(pk);
+    const { first, last } = this.searchIndex.range(pk, size, fromTime, toTime);
+    const base = entryKey(pk, 0);
+    return first === undefined || last === undefined ? { searchIndexSize: size } : { searchIndexSize: size, first: first - base, last: last - base };
   }
 
   async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {

@@ -1,0 +1,172 @@
+/**
+ * Keeps each log's search index following the log, off the commit path. Ingest is the
+ * throughput that matters most (spec: 50,000 events/s batched); deriving fields and writing
+ * B-tree and FTS5 rows for each event would roughly halve it if done inside the durable commit.
+ * So the sequencer only marks a log dirty after each commit, and this indexer reads the new
+ * entries back in chunks, in index order, and hands their documents to the store
+ * (`indexForSearch`), one chunk per transaction, yielding to the event loop between chunks so
+ * that requests keep flowing.
+ *
+ * Because a log is indexed strictly in index order, its search index always holds exactly the
+ * entries [0, searchIndexSize): a search that pins `below` to that size reads a snapshot that
+ * later indexing can only extend past, never fill in behind. That is what keeps cursor
+ * pagination free of gaps and duplicates while events keep arriving (query/search.ts).
+ *
+ * The lag (committed entries not yet searchable) is exposed by `lag()`; a search waits, up to a
+ * bound, for the index to reach the log's size at the time of its request, so a client reads its
+ * own writes when the indexer keeps up.
+ *
+ * Several indexers may run against one store (nodes sharing PostgreSQL): `indexForSearch` is
+ * conditional on the size, so the loser of a race reloads and moves on.
+ */
+import type { Store } from '../store/store.ts';
+import { searchDocument } from './search-document.ts';
+
+/** Entries read and indexed per transaction: about 10-20 ms of work, so ingest is never held up long. */
+export const DEFAULT_SEARCH_INDEX_CHUNK = 500;
+/** After a store error, how long before the indexer tries that log again. */
+const RETRY_MS = 1000;
+
+export interface SearchIndexerOptions {
+  chunk?: number;
+  /** Reports a failure to index a log (it is retried). */
+  onError?(projectId: string, error: unknown): void;
+}
+
+interface Waiter {
+  size: number;
+  resolve(indexed: number): void;
+}
+
+export class SearchIndexer {
+  /** Logs that may have entries to index. Owned by the event loop. */
+  private readonly dirty = new Set<string>();
+  /** Each log's last known search index size and log size, for lag(). */
+  private readonly known = new Map<string, { indexed: number; size: number }>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private readonly chunk: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: SearchIndexerOptions = {},
+  ) {
+    this.chunk = options.chunk ?? DEFAULT_SEARCH_INDEX_CHUNK;
+  }
+
+  /** A log grew (the sequencer's onCommitted), or may be behind (start-up). */
+  markDirty(projectId: string, treeSize?: number): void {
+    if (this.stopped) return;
+    if (treeSize !== undefined) {
+      const known = this.known.get(projectId);
+      if (known) known.size = Math.max(known.size, treeSize);
+    }
+    this.dirty.add(projectId);
+    this.running ??= this.run();
+  }
+
+  /**
+   * Resolves with the log's search index size once it is at least `size`, or after `timeoutMs`
+   * with whatever it is then. Never rejects: a lagging index gives an older snapshot, not an error.
+   */
+  async waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {
+    const indexed = await this.store.searchIndexSize(projectId);
+    if (indexed >= size || timeoutMs <= 0 || this.stopped) return indexed;
+    this.markDirty(projectId, size);
+    return new Promise((resolve) => {
+      const waiter: Waiter = { size, resolve };
+      const list = this.waiters.get(projectId) ?? [];
+      list.push(waiter);
+      this.waiters.set(projectId, list);
+      const timer = setTimeout(() => {
+        this.dropWaiter(projectId, waiter);
+        void this.store.searchIndexSize(projectId).then(resolve, () => resolve(0));
+      }, timeoutMs);
+      waiter.resolve = (n) => {
+        clearTimeout(timer);
+        resolve(n);
+      };
+    });
+  }
+
+  /** Committed entries not yet searchable, per log this indexer has seen. */
+  lag(): Map<string, number> {
+    return new Map([...this.known].map(([projectId, { indexed, size }]) => [projectId, Math.max(0, size - indexed)]));
+  }
+
+  /** Finishes the chunk in progress and stops; waiters get the size reached. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    await this.running;
+    for (const [projectId, list] of this.waiters) {
+      const indexed = this.known.get(projectId)?.indexed ?? 0;
+      for (const waiter of list) waiter.resolve(indexed);
+    }
+    this.waiters.clear();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.dirty.size > 0 && !this.stopped) {
+        const [projectId] = this.dirty;
+        this.dirty.delete(projectId!);
+        try {
+          await this.indexLog(projectId!);
+        } catch (error) {
+          this.options.onError?.(projectId!, error);
+          const timer = setTimeout(() => {
+            this.retries.delete(timer);
+            this.markDirty(projectId!);
+          }, RETRY_MS);
+          timer.unref();
+          this.retries.add(timer);
+        }
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** Indexes the log up to its current size, one chunk per transaction. */
+  private async indexLog(projectId: string): Promise<void> {
+    let size = await this.store.treeSize(projectId);
+    let indexed = await this.store.searchIndexSize(projectId);
+    this.record(projectId, indexed, size);
+    while (indexed < size && !this.stopped) {
+      const end = Math.min(size, indexed + this.chunk);
+      const entries = await this.store.readEntries(projectId, indexed, end);
+      // Index order without gaps is the whole point; a missing entry is for fsck to name.
+      const contiguous = entries.findIndex((entry, i) => entry.index !== indexed + i);
+      const usable = contiguous < 0 ? entries : entries.slice(0, contiguous);
+      if (usable.length === 0) throw new Error(`entry ${indexed} of project ${projectId} is missing from the store; run veritrail fsck`);
+      const written = await this.store.indexForSearch(projectId, indexed, usable.map(searchDocument));
+      indexed = written ? indexed + usable.length : await this.store.searchIndexSize(projectId);
+      if (indexed >= size) size = await this.store.treeSize(projectId);
+      this.record(projectId, indexed, size);
+      // Let requests (ingest above all) run between chunks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private record(projectId: string, indexed: number, size: number): void {
+    this.known.set(projectId, { indexed, size: Math.max(size, this.known.get(projectId)?.size ?? 0) });
+    const list = this.waiters.get(projectId);
+    if (!list) return;
+    const still = list.filter((waiter) => {
+      if (indexed < waiter.size) return true;
+      waiter.resolve(indexed);
+      return false;
+    });
+    if (still.length > 0) this.waiters.set(projectId, still);
+    else this.waiters.delete(projectId);
+  }
+
+  private dropWaiter(projectId: string, waiter: Waiter): void {
+    const list = this.waiters.get(projectId)?.filter((w) => w !== waiter);
+    if (list && list.length > 0) this.waiters.set(projectId, list);
+    else this.waiters.delete(projectId);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The search indexer follows each log in index order, off the commit path; it rebuilds a lost
+ * index in the background, and its lag is visible.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { VeritrailNode } from '../../src/api/node.ts';
+import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { searchEvents } from '../../src/query/search.ts';
+import { tempDir } from '../helpers/stores.ts';
+
+async function open(dataDir: string): Promise<VeritrailNode> {
+  return VeritrailNode.open({ dataDir, port: 0, originHost: 'indexer.test', checkpointIntervalMs: 50, log: false });
+}
+
+async function ingest(node: VeritrailNode, projectId: string, count: number, from = 0): Promise<void> {
+  const events = Array.from({ length: count }, (_, i) => ({ eventId: `i${from + i}`, action: (from + i) % 2 === 0 ? 'even' : 'odd', n: from + i }));
+  await node.appender.append(projectId, node.appender.prepare(projectId, events, new Date().toISOString()));
+}
+
+describe('search indexer', () => {
+  it('indexes every committed entry in order, and rebuilds a lost index after a restart', async (t) => {
+    const dataDir = tempDir();
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    let node = await open(dataDir);
+    const project = await node.createProject('indexer');
+    for (let b = 0; b < 5; b++) await ingest(node, project.id, 700, b * 700);
+    assert.equal(await node.searchIndexer.waitFor(project.id, 3500, 60_000), 3500);
+    assert.equal(node.searchIndexer.lag().get(project.id), 0);
+    const odd = await searchEvents(node.store, node.searchIndexer, project.id, { eventName: 'odd', limit: 1000 });
+    assert.equal(odd.hits.length, 1000);
+    assert.ok(odd.next);
+    await node.close();
+
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dataDir, SQLITE_INDEX_FILE + suffix), { force: true });
+    node = await open(dataDir);
+    t.after(() => node.close());
+    // The node is up at once; the search index comes back in the background.
+    assert.equal(await node.searchIndexer.waitFor(project.id, 3500, 60_000), 3500);
+    const even = await searchEvents(node.store, node.searchIndexer, project.id, { eventName: 'even', order: 'asc', limit: 3 });
+    assert.deepEqual(even.hits.map((h) => h.index), [0, 2, 4]);
+  });
+
+  it('a search waits a bounded time for the indexer, then reports what it could not see', async (t) => {
+    const dataDir = tempDir();
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const node = await open(dataDir);
+    t.after(() => node.close());
+    const project = await node.createProject('lag');
+    await node.searchIndexer.stop(); // as if the indexer were far behind
+    await ingest(node, project.id, 10);
+    const page = await searchEvents(node.store, node.searchIndexer, project.id, {}, { indexWaitMs: 50 });
+    assert.deepEqual(page.hits, []);
+    assert.equal(page.lag, 10);
+  });
+});
