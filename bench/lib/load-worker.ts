@@ -146,6 +146,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
       const tick = () => {
         const now = performance.now();
         if (now >= windowEnd) {
+          closeWindow();
           stopping = true;
           return maybeDone();
         }
@@ -171,6 +172,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     // A server that never answers cannot hang the run.
     setTimeout(resolve, windowEnd - t0 + 15_000).unref();
   });
+  closeWindow(); // if the run ended by the safety timer
   for (const connection of connections) connection.close();
 
   const seconds = (windowEndedAt - windowStartedAt) / 1000;

@@ -45,7 +45,10 @@ export function renderTable(figures: readonly EvaluatedFigure[]): string {
   const widths = HEADERS.map((h, col) => Math.max(h.length, ...body.map((row) => row[col]!.length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, col) => (RIGHT.has(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ').trimEnd();
-  const notes = figures.filter((f) => f.note).map((f) => `  - ${f.label}: ${f.note}`);
+  // A note shared by several figures (a scenario not measurable yet) is printed once.
+  const byNote = new Map<string, string[]>();
+  for (const f of figures) if (f.note) byNote.set(f.note, [...(byNote.get(f.note) ?? []), f.label]);
+  const notes = [...byNote].map(([note, labels]) => `  - ${labels.length === 1 ? labels[0] : `${labels.length} figures (${labels[0]}, …)`}: ${note}`);
   return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ...(notes.length > 0 ? ['', 'Notes:', ...notes] : [])].join('\n');
 }
 
