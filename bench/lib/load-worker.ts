@@ -20,6 +20,9 @@ import { HttpConnection, type Response } from './http-connection.ts';
 import type { LoadConfig, LoadResult, WorkerMessage } from './load.ts';
 import { Samples, summarise } from './stats.ts';
 
+/** A hard bound on the requests of one run, whatever the rate (the window bounds time). */
+const MAX_REQUESTS = 5_000_000;
+
 interface Prepared {
   buffers: Buffer[];
   /** Per buffer, where each event id's counter sits (empty for GETs). */
@@ -126,6 +129,8 @@ async function run(config: LoadConfig): Promise<LoadResult> {
       if (stopping && inFlight === 0) resolve();
     };
     const dispatch = (connection: HttpConnection, dueAt: number) => {
+      if (next >= MAX_REQUESTS) stopping = true;
+      if (stopping) return maybeDone();
       inFlight++;
       connection.send(take(), (result) => {
         inFlight--;

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EvaluatedFigure } from './figures.ts';
 import type { BenchContext } from './context.ts';
+import { renderMarkdown } from './table.ts';
 
 export interface MachineInfo {
   cores: number;
@@ -53,12 +54,23 @@ export interface RunReport {
   profiles: BenchContext['profiles'];
 }
 
-/** Writes latest.json and a dated copy; returns the path of latest.json. */
+/** One line naming the machine and the run, for the table's caption. */
+export function describeRun(report: RunReport): string {
+  const m = report.machine;
+  const load = `load average ${m.loadAverage.start.toFixed(2)} → ${m.loadAverage.end?.toFixed(2) ?? '?'}`;
+  return `\`${report.command}\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC, ${report.seconds.toFixed(0)} s: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; ${load}; commit ${m.git?.commit.slice(0, 10) ?? 'unknown'}${m.git?.dirty ? ' (with local changes)' : ''}`;
+}
+
+/**
+ * Writes latest.json, a dated copy, and latest.md (the table in Markdown with its caption, for
+ * the README); returns the path of latest.json.
+ */
 export function writeReport(ctx: BenchContext, report: RunReport): string {
   fs.mkdirSync(ctx.resultsDir, { recursive: true });
   const text = JSON.stringify(report, null, 2) + '\n';
   const latest = path.join(ctx.resultsDir, 'latest.json');
   fs.writeFileSync(latest, text);
   fs.writeFileSync(path.join(ctx.resultsDir, `run-${report.date.replace(/[:.]/g, '-')}.json`), text);
+  fs.writeFileSync(path.join(ctx.resultsDir, 'latest.md'), `${describeRun(report)}\n\n${renderMarkdown(report.figures)}\n`);
   return latest;
 }

@@ -45,19 +45,25 @@ export function renderTable(figures: readonly EvaluatedFigure[]): string {
   const widths = HEADERS.map((h, col) => Math.max(h.length, ...body.map((row) => row[col]!.length)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, col) => (RIGHT.has(col) ? cell.padStart(widths[col]!) : cell.padEnd(widths[col]!))).join('  ').trimEnd();
-  // A note shared by several figures (a scenario not measurable yet) is printed once.
-  const byNote = new Map<string, string[]>();
-  for (const f of figures) if (f.note) byNote.set(f.note, [...(byNote.get(f.note) ?? []), f.label]);
-  const notes = [...byNote].map(([note, labels]) => `  - ${labels.length === 1 ? labels[0] : `${labels.length} figures (${labels[0]}, …)`}: ${note}`);
+  const notes = groupedNotes(figures).map((note) => `  - ${note}`);
   return [line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ...(notes.length > 0 ? ['', 'Notes:', ...notes] : [])].join('\n');
 }
 
-/** The same table in Markdown, for the README. */
+/** `label: note` lines; a note shared by several figures (a scenario not measurable yet) once. */
+function groupedNotes(figures: readonly EvaluatedFigure[]): string[] {
+  const byNote = new Map<string, string[]>();
+  for (const f of figures) if (f.note) byNote.set(f.note, [...(byNote.get(f.note) ?? []), f.label]);
+  return [...byNote].map(([note, labels]) => `${labels.length === 1 ? labels[0] : `${labels.length} figures (${labels[0]}, …)`}: ${note}`);
+}
+
+/** The same table in Markdown, with its notes, for the README. */
 export function renderMarkdown(figures: readonly EvaluatedFigure[]): string {
   const escape = (cell: string) => cell.replaceAll('|', '\\|');
   return [
     `| ${HEADERS.join(' | ')} |`,
     `| ${HEADERS.map((_, col) => (RIGHT.has(col) ? '---:' : '---')).join(' | ')} |`,
     ...figures.flatMap(rows).map((row) => `| ${row.map(escape).join(' | ')} |`),
+    '',
+    ...groupedNotes(figures).map((note) => `- ${note}`),
   ].join('\n');
 }

@@ -34,7 +34,7 @@ async function inProcess(ctx: BenchContext, dataset: Dataset): Promise<Record<Ki
     const reader = new TreeReader(store);
     const { projectId, size } = dataset;
     const root = (await store.latestCheckpoint(projectId))!.rootHash;
-    const count = ctx.pick({ quick: 3_000, full: 20_000 });
+    const count = ctx.pick({ quick: 3_000, full: 10_000 });
     const result = {} as Record<Kind, Summary>;
     for (const kind of KINDS) {
       const r = prng(size ^ kind.length);
