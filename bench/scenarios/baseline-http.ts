@@ -20,7 +20,7 @@ export const baselineHttp: Scenario = {
         host: server.host,
         port: server.port,
         connections: SINGLE_CONNECTIONS,
-        warmupSeconds: ctx.pick({ quick: 2, full: 3 }),
+        warmupSeconds: ctx.pick({ quick: 1, full: 3 }),
         seconds: ctx.pick({ quick: 4, full: 10 }),
         expectStatus: 201,
         requests: eventBodies(ctx, '0123456789abcdef01234567', undefined, 1),

@@ -20,7 +20,7 @@ export const ingestBatched: Scenario = {
     const measured = await ingestOnFreshServer(ctx, {
       eventsPerRequest: EVENTS_PER_REQUEST,
       connections: CONNECTIONS,
-      warmupSeconds: ctx.pick({ quick: 2, full: 3 }),
+      warmupSeconds: ctx.pick({ quick: 1, full: 3 }),
       seconds: ctx.pick({ quick: 4, full: 10 }),
       profileName: 'ingest-batched',
     });

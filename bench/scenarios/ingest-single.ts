@@ -18,7 +18,7 @@ export const ingestSingle: Scenario = {
     const measured = await ingestOnFreshServer(ctx, {
       eventsPerRequest: 1,
       connections: SINGLE_CONNECTIONS,
-      warmupSeconds: ctx.pick({ quick: 2, full: 3 }),
+      warmupSeconds: ctx.pick({ quick: 1, full: 3 }),
       seconds: ctx.pick({ quick: 4, full: 10 }),
       profileName: 'ingest-single',
     });

@@ -79,7 +79,7 @@ async function overHttp(ctx: BenchContext, dataset: Dataset): Promise<Record<Kin
         host: server.host,
         port: server.port,
         connections: HTTP_CONNECTIONS,
-        warmupSeconds: 1,
+        warmupSeconds: ctx.pick({ quick: 0.5, full: 1 }),
         seconds: ctx.pick({ quick: 2, full: 5 }),
         expectStatus: 200,
         requests: { kind: 'get', paths, authorization: `Bearer ${dataset.orgKey}` },
