@@ -103,7 +103,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     process.send!({ type: 'window', phase: 'end' } satisfies WorkerMessage);
   };
 
-  // Open loop: due times not yet sent, oldest first.
+  // Open loop: release times of requests not yet sent, oldest first.
   const backlog: number[] = [];
   let issued = 0;
   const open = config.rate !== undefined;
