@@ -1,0 +1,108 @@
+/**
+ * Load against a server process, with the server's side of the story read from /proc while the
+ * window is open: how many cores it used, and its resident memory.
+ */
+import type { BenchContext } from './context.ts';
+import { runLoad, type LoadConfig, type LoadResult, type RequestSpec } from './load.ts';
+import { benchProject, type ServerProcess } from './server.ts';
+
+/** Event ids of the bench's bodies are rewritten per request, so any seed will do; one keeps runs alike. */
+const EVENT_SEED = 0x5eed;
+
+export interface Measured {
+  load: LoadResult;
+  /** Cores the server used during the window (1.0 = one core saturated). */
+  serverCpu: number;
+  /** Highest VmRSS sampled during the window, and VmHWM (peak since start) at its end, in MiB. */
+  rssMaxMiB: number;
+  peakMiB: number;
+  /** The window on the monotonic clock, in µs (what CPU profiles are stamped with). */
+  windowUs: [number, number];
+}
+
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+export async function measureLoad(server: ServerProcess, config: LoadConfig): Promise<Measured> {
+  let cpuAtStart = 0;
+  let startedAt = 0;
+  let serverCpu = NaN;
+  let rssMaxMiB = 0;
+  let peakMiB = NaN;
+  const windowUs: [number, number] = [0, 0];
+  const sample = () => (rssMaxMiB = Math.max(rssMaxMiB, server.memory().rssMiB));
+  const sampler = setInterval(sample, 250);
+  try {
+    const load = await runLoad(config, {
+      onWindow(phase) {
+        if (phase === 'start') {
+          windowUs[0] = monotonicUs();
+          cpuAtStart = server.cpuSeconds();
+          startedAt = performance.now();
+          return;
+        }
+        windowUs[1] = monotonicUs();
+        serverCpu = (server.cpuSeconds() - cpuAtStart) / ((performance.now() - startedAt) / 1000);
+        sample();
+        peakMiB = server.memory().peakMiB;
+      },
+    });
+    return { load, serverCpu, rssMaxMiB, peakMiB, windowUs };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** POST bodies of `eventsPerRequest` generated events to a project's ingest route. */
+export function eventBodies(ctx: BenchContext, projectId: string, key: string | undefined, eventsPerRequest: number): RequestSpec {
+  return {
+    kind: 'events',
+    path: `/v1/projects/${projectId}/events`,
+    ...(key ? { authorization: `Bearer ${key}` } : {}),
+    eventsPerRequest,
+    // Far more requests than connections, so a body is never rewritten while in flight.
+    distinctRequests: eventsPerRequest === 1 ? 20_000 : 400,
+    run: ctx.nextRun(),
+    seed: EVENT_SEED,
+  };
+}
+
+export interface IngestLoad {
+  eventsPerRequest: number;
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+  /** Open loop at this many requests/s; closed loop when absent. */
+  rate?: number;
+  /** Name of the CPU profile written under --profile. */
+  profileName?: string;
+}
+
+/** A fresh `veritrail serve` on an empty data directory, one project, and this load against it. */
+export async function ingestOnFreshServer(ctx: BenchContext, options: IngestLoad): Promise<Measured> {
+  const server = await ctx.startServer(ctx.tempDir('ingest'), options.profileName);
+  let window: [number, number] | undefined;
+  try {
+    const { projectId, writerKey } = await benchProject(server);
+    const measured = await measureLoad(server, {
+      host: server.host,
+      port: server.port,
+      connections: options.connections,
+      warmupSeconds: options.warmupSeconds,
+      seconds: options.seconds,
+      ...(options.rate ? { rate: options.rate } : {}),
+      expectStatus: 201,
+      requests: eventBodies(ctx, projectId, writerKey, options.eventsPerRequest),
+    });
+    window = measured.windowUs;
+    return measured;
+  } finally {
+    await server.stop();
+    if (options.profileName) ctx.reportProfile(options.profileName, window);
+  }
+}
+
+/** A line for the log: rate, statuses, and both processes' CPU, so a saturated generator shows. */
+export function describeMeasured(m: Measured, unit = 'req/s'): string {
+  const l = m.load;
+  return `${Math.round(l.okRate * Math.max(1, l.eventsPerRequest))} ${unit} over ${l.seconds.toFixed(1)} s; statuses ${JSON.stringify(l.statuses)}, ${l.errors} errors; server ${(m.serverCpu * 100).toFixed(0)}% CPU, generator ${(l.generatorCpu * 100).toFixed(0)}% CPU`;
+}
