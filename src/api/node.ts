@@ -18,12 +18,31 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
+import { AccessTokens } from '../auth/access-tokens.ts';
+import { DigestAuthenticator } from '../auth/digest-authenticator.ts';
+import { DigestNonces } from '../auth/digest-nonces.ts';
+import type { AppendReceipt } from '../log/appender.ts';
+import { decideAudit, type DropReason } from '../policy/audit-policy.ts';
+import { AuditConfigs } from './audit-configs.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
+
+/** The receipt of an event the project's audit configuration did not record (spec/api.md "Ingest"). */
+export interface DroppedReceipt {
+  eventId: string;
+  recorded: false;
+  reason: DropReason;
+}
 
 export class VeritrailNode {
   private closing: Promise<void> | undefined;
   /** Projects by id; a project never changes or disappears once created, so this never goes stale. */
   private readonly projects = new Map<string, ProjectRecord>();
+  /** Per-project audit configurations and the compiled policies ingest applies. */
+  readonly auditConfigs: AuditConfigs;
+  /** HTTP Digest with `atlas` keys (the Atlas dialect). */
+  readonly digest: DigestAuthenticator;
+  /** OAuth access tokens of service accounts (the Atlas dialect). */
+  readonly accessTokens: AccessTokens;
 
   private constructor(
     readonly config: ResolvedNodeConfig,
@@ -41,7 +60,11 @@ export class VeritrailNode {
     readonly systemProjectId: string,
     /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
     readonly firstKey: string | undefined,
-  ) {}
+  ) {
+    this.auditConfigs = new AuditConfigs(store, { clock, refreshMs: config.auditPolicyRefreshMs });
+    this.digest = new DigestAuthenticator(store, secretBox, authenticator, new DigestNonces(secretBox.deriveKey('digest nonces'), clock));
+    this.accessTokens = new AccessTokens(store, secretBox.deriveKey('oauth access tokens'), authenticator, clock);
+  }
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
     const config = resolveNodeConfig(input);
@@ -91,6 +114,34 @@ export class VeritrailNode {
   async recordSelfAudit(projectId: string, record: Record<string, unknown>): Promise<void> {
     const prepared = this.appender.prepare(projectId, [record], isoTime(this.clock.now()));
     await this.appender.append(projectId, prepared);
+  }
+
+  /**
+   * Client events into a project's log (DESIGN.md "The flow of one event"): validated as a
+   * batch, then each one through the project's audit configuration, and only the recorded ones
+   * sequenced. Receipts come back in the events' order; a dropped event's receipt says
+   * `recorded: false` and why, and nothing of it is stored. Every dialect's ingest calls this;
+   * Veritrail's own records (`recordSelfAudit`) never pass through a configuration.
+   */
+  async ingest(projectId: string, events: readonly unknown[], options: { waitForCheckpoint?: boolean } = {}): Promise<Array<AppendReceipt | DroppedReceipt>> {
+    // Validation first, so a batch with a bad event is refused whole, whatever would be dropped.
+    const prepared = this.appender.prepare(projectId, events, isoTime(this.clock.now()));
+    const policy = await this.auditConfigs.policy(projectId);
+    if (policy.recordsEverything) return this.appender.append(projectId, prepared, options);
+
+    const receipts: Array<AppendReceipt | DroppedReceipt | undefined> = [];
+    const kept: typeof prepared = [];
+    prepared.forEach((event, i) => {
+      // prepare() returns one entry per event, in order, or throws: events[i] is an object.
+      const decision = decideAudit(policy, events[i] as Record<string, unknown>, { plainJson: !event.envelope.includes('"$') });
+      if (decision.record) {
+        kept.push(event);
+        receipts.push(undefined);
+      } else receipts.push({ eventId: event.eventId, recorded: false, reason: decision.reason });
+    });
+    const appended = kept.length > 0 ? await this.appender.append(projectId, kept, options) : [];
+    let next = 0;
+    return receipts.map((receipt) => receipt ?? appended[next++]!);
   }
 
   /** The project with this id, from memory after the first read. */

@@ -3,15 +3,16 @@
  * sequenced; 200 for a single event whose id and content are already in the log.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { isoTime } from '../../core/clock.ts';
 import { VT_ERR_BODY_NOT_EVENTS, VT_ERR_VALIDATION } from '../../core/errors.ts';
 import type { AppendReceipt } from '../../log/appender.ts';
+import type { DroppedReceipt } from '../node.ts';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../node-config.ts';
 import { NdjsonBody } from './body-parsers.ts';
-import { ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
+import { DroppedReceipt as DroppedReceiptSchema, ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
 import { Type } from 'typebox';
 
-export function receiptView(receipt: AppendReceipt) {
+export function receiptView(receipt: AppendReceipt | DroppedReceipt) {
+  if ('recorded' in receipt) return receipt;
   return {
     eventId: receipt.eventId,
     index: receipt.index,
@@ -41,7 +42,13 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: ProjectParams,
         querystring: IngestQuery,
         body: IngestBody,
-        response: { 200: Receipt, 201: Type.Union([Receipt, Type.Array(Receipt)]), 400: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        response: {
+          200: Type.Union([Receipt, DroppedReceiptSchema, Type.Array(Type.Union([Receipt, DroppedReceiptSchema]))]),
+          201: Type.Union([Receipt, Type.Array(Type.Union([Receipt, DroppedReceiptSchema]))]),
+          400: ErrorBody,
+          409: ErrorBody,
+          413: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
@@ -59,10 +66,12 @@ export const ingestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } else throw new VT_ERR_BODY_NOT_EVENTS();
       if (events.length === 0) throw new VT_ERR_BODY_NOT_EVENTS();
 
-      const prepared = node.appender.prepare(projectId, events, isoTime(node.clock.now()));
-      const receipts = await node.appender.append(projectId, prepared, { waitForCheckpoint: query.wait === 'checkpoint' });
-      if (single) return reply.code(receipts[0]!.duplicate ? 200 : 201).send(receiptView(receipts[0]!));
-      return reply.code(201).send(receipts.map(receiptView));
+      const receipts = await node.ingest(projectId, events, { waitForCheckpoint: query.wait === 'checkpoint' });
+      // 201 when something was appended; 200 when nothing was (a duplicate, or dropped by the
+      // project's audit configuration).
+      const created = receipts.some((r) => !('recorded' in r) && !r.duplicate);
+      if (single) return reply.code(created ? 201 : 200).send(receiptView(receipts[0]!));
+      return reply.code(created ? 201 : 200).send(receipts.map(receiptView));
     },
   );
 };
