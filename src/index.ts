@@ -16,6 +16,10 @@ export { envelopeText, type Envelope } from './core/envelope.ts';
 export { ERROR_CATALOGUE, VeritrailError, type ErrorCode } from './core/errors.ts';
 export type { Role } from './core/roles.ts';
 
+export type { AuditConfig, AuditConfigPatch, ConfigurationType } from './policy/audit-config.ts';
+export { compileAuditPolicy, decideAudit, DROP_REASONS, type AuditDecision, type CompiledAuditPolicy } from './policy/audit-policy.ts';
+export { compileAuditFilter, AuditFilterError } from './policy/audit-filter.ts';
+
 export { leafHash, nodeHash, EMPTY_ROOT } from './log/hashing.ts';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './log/merkle.ts';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './log/checkpoint.ts';

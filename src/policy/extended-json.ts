@@ -71,6 +71,7 @@ function plainBson(value: { _bsontype: string }): unknown {
 function decodeWrapper(object: Record<string, unknown>): unknown {
   try {
     const decoded = EJSON.deserialize(object, { relaxed: true }) as unknown;
+    if (decoded instanceof Date && Number.isNaN(decoded.getTime())) return object;
     return decoded !== null && typeof decoded === 'object' && '_bsontype' in decoded ? plainBson(decoded as { _bsontype: string }) : decoded;
   } catch {
     // `{"$date": "not a date"}` is data, not a date: keep it as the client sent it.

@@ -120,6 +120,20 @@ describe('native audit configuration', () => {
     assert.equal(history[2]!.changedBy, keys[0]!.id, 'the ORG_OWNER key made version 3');
   });
 
+  it('a change written by another node sharing the store applies once the refresh interval has passed', async (t) => {
+    let now = Date.now();
+    const vt = await build(t, { clock: { now: () => now }, auditPolicyRefreshMs: 1000 });
+    const p = await vt.project();
+    assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { a: 1 })).statusCode, 201);
+    // Another node's write: straight into the shared store, not through this node's API.
+    await vt.node.store.putSetting(p.id, 'audit-config', { enabled: false, auditAuthorizationSuccess: false, configurationType: 'FILTER_JSON' }, { ifVersion: 0 });
+    now += 999;
+    assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { a: 2 })).statusCode, 201, 'within the interval: the version this node knew');
+    now += 1;
+    const dropped = await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { a: 3 });
+    assert.equal(dropped.json<{ reason: string }>().reason, 'AUDIT_DISABLED');
+  });
+
   it('only owners read or change it; a filter Veritrail does not evaluate carries a warning', async (t) => {
     const vt = await build(t);
     const p = await vt.project();

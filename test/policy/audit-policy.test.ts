@@ -93,6 +93,9 @@ const TABLE: Row[] = [
   ['ports compare as numbers', '{"remote.port": {"$gt": 50000}, "local.port": 27017}', true, [[CREATE_TEST, true], [mongo('createCollection', { ns: 'a' }, { remote: { ip: '203.0.113.7', port: 40000 } }), F]]],
   // --- more operators ---
   ['$not with $regex', '{"atype": {"$not": {"$regex": "^auth"}}}', true, [[CREATE_TEST, true], [AUTHENTICATE_TEST, F], [AUTH_CHECK_OK, F]]],
+  ['$in on an array field', '{"users.user": {"$in": ["tim", "bob"]}}', true, [[AUTH_CHECK_DENIED, true], [AUTHENTICATE_TEST, F], [UNAUTHENTICATED, F]]],
+  ['$in mixing a regex and a string', "{ atype: { $in: [/^create/, 'dropCollection'] } }", true, [[CREATE_TEST, true], [DROP_PROD, true], [AUTHENTICATE_TEST, F]]],
+  ['$in beside other fields and an $or', '{"atype": {"$in": ["authCheck"]}, "param.ns": {"$regex": "^test"}, "$or": [{"result": 13}, {"users.user": "nobody"}]}', true, [[AUTH_CHECK_DENIED, true], [AUTH_CHECK_OK, F]]],
   ['$nin', '{"atype": {"$nin": ["authCheck", "clientMetadata"]}}', true, [[CREATE_TEST, true], [UNAUTHENTICATED, F]]],
   ['$size of users', '{"users": {"$size": 0}}', true, [[UNAUTHENTICATED, true], [AUTHENTICATE_TEST, F]]],
   ['$elemMatch on roles', "{ roles: { $elemMatch: { role: 'readWrite', db: 'test' } } }", true, [[AUTH_CHECK_OK, true], [CREATE_TEST, F]]],
