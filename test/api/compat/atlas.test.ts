@@ -148,6 +148,9 @@ describe('Atlas auditLog: errors and the order of checks', () => {
         assert.equal((error.badRequestDetail as { fields: Array<{ field: string }> }).fields[0]!.field, 'auditFilter');
       } else assert.deepEqual(Object.keys(error), ERROR_KEYS, 'keys in alphabetical order');
     }
+    for (const contentType of ['application/vnd.atlas.2023-01-01+json; charset=utf-8', 'application/vnd.atlas.2025-03-12+json', 'application/json;charset=UTF-8']) {
+      assert.equal((await call('PATCH', v2, { body: { enabled: true }, contentType })).statusCode, 202, contentType);
+    }
     const text = await call('PATCH', v2, { body: 'enabled=false', contentType: 'text/plain' });
     assert.equal(text.statusCode, 415);
     assert.equal(text.json<{ errorCode: string }>().errorCode, 'UNSUPPORTED_MEDIA_TYPE');

@@ -32,7 +32,7 @@ function registerBodyParsers(app: FastifyInstance): void {
     }
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
-  app.addContentTypeParser(/^application\/vnd\.atlas\.[0-9a-z.~-]+\+json$/i, { parseAs: 'string' }, parse);
+  app.addContentTypeParser(/^application\/vnd\.atlas\.[0-9a-z.~-]+\+json\s*(;|$)/i, { parseAs: 'string' }, parse);
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
