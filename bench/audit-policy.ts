@@ -2,7 +2,7 @@
  * Ingest with and without an audit filter, through VeritrailNode.ingest (validation, the
  * project's policy, the appender and the sequencer's durable commits), on the SQLite store.
  *
- *   node --import tsx bench/audit-policy.ts [events=100000] [batch=100] [inFlight=4] [rounds=2]
+ *   node --import tsx bench/audit-policy.ts [events=100000] [batch=100] [inFlight=4] [rounds=3]
  *
  * ~1 KiB CloudTrail-shaped events, in batches, several batches in flight as concurrent clients
  * would send them. "filter" uses the issue's example, `{"eventName": {"$in": ["PutRule",
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { VeritrailNode } from '../src/api/node.ts';
 import { compileAuditPolicy, decideAudit } from '../src/policy/audit-policy.ts';
 
-const [EVENTS = 100_000, BATCH = 100, IN_FLIGHT = 4, ROUNDS = 2] = process.argv.slice(2).map(Number);
+const [EVENTS = 100_000, BATCH = 100, IN_FLIGHT = 4, ROUNDS = 3] = process.argv.slice(2).map(Number);
 const FILTER = '{"eventName": {"$in": ["PutRule", "DeleteAlarms"]}}';
 
 function event(i: number): Record<string, unknown> {
