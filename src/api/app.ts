@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { VT_ERR_ROUTE_NOT_FOUND } from '../core/errors.ts';
+import { atlasApi } from './compat/atlas/index.ts';
+import { atlasOauth } from './compat/atlas/oauth.ts';
 import { healthRoutes } from './health.ts';
 import { nativeApi } from './native/index.ts';
 import { nativeErrorBody, nativeErrorHandler } from './native/errors.ts';
@@ -77,5 +79,9 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { node });
   await app.register(healthRoutes);
   await app.register(nativeApi, { prefix: '/v1' });
+  await app.register(atlasApi, { prefix: '/api/atlas' });
+  await app.register(atlasOauth, { prefix: '/api/oauth' });
+  // Filters that match nothing (they use $where, $text…) are worth an operator's attention.
+  node.auditConfigs.policies.onWarning = (projectId, warning) => app.log.warn({ projectId }, `audit filter: ${warning}`);
   return app;
 }

@@ -44,3 +44,17 @@ export function toVeritrailError(error: unknown, request: FastifyRequest): Verit
   }
   return new VT_ERR_INTERNAL(request.id);
 }
+
+/**
+ * What every dialect's error handler does first: map the error, note it on the request for
+ * self-audit (`request.failure`), and log it (5xx as errors, with the cause).
+ */
+export function failureOf(error: unknown, request: FastifyRequest): VeritrailError {
+  const mapped = toVeritrailError(error, request);
+  request.failure = { code: mapped.code, message: mapped.message };
+  // A refusal is logged by its code only: its message may quote the request (a body the JSON
+  // parser could not read, a malformed id), and the log never holds what clients send.
+  if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
+  else request.log.info({ code: mapped.code }, 'request refused');
+  return mapped;
+}

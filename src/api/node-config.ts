@@ -61,6 +61,12 @@ export interface NodeConfig {
   prepareWorkers?: number;
   /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */
   ingestInflightBytes?: number;
+  /**
+   * Milliseconds a node applies a project's compiled audit policy before it reads the
+   * configuration's version again, to see changes made through other nodes sharing the store.
+   * Changes made through this node apply at once. Default 1000 (DEFAULT_POLICY_REFRESH_MS).
+   */
+  auditPolicyRefreshMs?: number;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**
@@ -106,6 +112,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   if (config.checkpointIntervalMs !== undefined && !(config.checkpointIntervalMs >= 10)) {
     throw new Error('checkpointIntervalMs must be at least 10');
   }
+  if (config.auditPolicyRefreshMs !== undefined && !(config.auditPolicyRefreshMs >= 0)) throw new Error('auditPolicyRefreshMs must be 0 or more milliseconds');
   const region = config.region ?? DEFAULT_REGION;
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
   const metricsAccess = config.metricsAccess ?? DEFAULT_METRICS_ACCESS;

@@ -8,7 +8,8 @@ import { newProjectId } from '../core/ids.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { newApiKey } from '../auth/api-keys.ts';
 import { Appender, type AppendReceipt } from '../log/appender.ts';
-import type { PreparedEvent } from '../log/prepare.ts';
+import { isDropped, type PreparedEvent, type PreparedItem } from '../log/prepare.ts';
+import { IngestPreparer } from './ingest/ingest-preparer.ts';
 import { Checkpointer } from '../log/checkpointer.ts';
 import { parseCheckpoint } from '../log/checkpoint.ts';
 import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
@@ -22,12 +23,32 @@ import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
 import { meteredCommitHooks } from './metrics.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
+import { AccessTokens } from '../auth/access-tokens.ts';
+import { DigestAuthenticator } from '../auth/digest-authenticator.ts';
+import { DigestNonces } from '../auth/digest-nonces.ts';
+import type { DropReason } from '../policy/audit-policy.ts';
+import { AuditConfigs } from './audit-configs.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
+
+/** The receipt of an event the project's audit configuration did not record (spec/api.md "Ingest"). */
+export interface DroppedReceipt {
+  eventId: string;
+  recorded: false;
+  reason: DropReason;
+}
 
 export class VeritrailNode {
   private closing: Promise<void> | undefined;
   /** Projects by id; a project never changes or disappears once created, so this never goes stale. */
   private readonly projects = new Map<string, ProjectRecord>();
+  /** Per-project audit configurations and the compiled policies ingest applies. */
+  readonly auditConfigs: AuditConfigs;
+  /** HTTP Digest with `atlas` keys (the Atlas dialect). */
+  readonly digest: DigestAuthenticator;
+  /** OAuth access tokens of service accounts (the Atlas dialect). */
+  readonly accessTokens: AccessTokens;
+  /** Turns ingest bodies into prepared or dropped items, by each project's audit policy. */
+  readonly preparer: IngestPreparer;
 
   private constructor(
     readonly config: ResolvedNodeConfig,
@@ -49,7 +70,12 @@ export class VeritrailNode {
     readonly metrics: Metrics,
     /** Follows every log's tail into the store's search index (query/search-indexer.ts). */
     readonly searchIndexer: SearchIndexer,
-  ) {}
+  ) {
+    this.auditConfigs = new AuditConfigs(store, { clock, refreshMs: config.auditPolicyRefreshMs });
+    this.digest = new DigestAuthenticator(store, secretBox, authenticator, new DigestNonces(secretBox.deriveKey('digest nonces'), clock));
+    this.accessTokens = new AccessTokens(store, secretBox.deriveKey('oauth access tokens'), authenticator, clock);
+    this.preparer = new IngestPreparer(appender.limits, (projectId) => this.auditConfigs.policy(projectId), { workers: config.prepareWorkers });
+  }
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
     const config = resolveNodeConfig(input);
@@ -71,7 +97,7 @@ export class VeritrailNode {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
         onCommitted: (projectId, size) => searchIndexer.markDirty(projectId, size),
       });
-      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents, prepareWorkers: config.prepareWorkers });
+      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
       const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
@@ -106,23 +132,35 @@ export class VeritrailNode {
   }
 
   /**
-   * Sequences one request's prepared events (from `appender.prepareBody` or `appender.prepare`)
-   * and resolves with one receipt each once they are durable. Every API that ingests events
-   * calls this, so they are all counted alike in veritrail_ingest_events_total; a body refused
-   * while it was read and prepared never gets here, and is counted by its bytes only.
+   * Client events into a project's log (DESIGN.md "The flow of one event"), once prepared by
+   * `preparer` (validated as a batch, then each one through the project's audit configuration).
+   * Only recorded items are sequenced; receipts come back in the items' order, a dropped event's
+   * saying `recorded: false` and why, with nothing of it stored. Every API that ingests calls
+   * this, so all are counted alike in veritrail_ingest_events_total; a body refused while it was
+   * read and prepared never gets here, and is counted by its bytes only.
    */
-  async ingest(projectId: string, events: PreparedEvent[], options: { waitForCheckpoint?: boolean } = {}): Promise<AppendReceipt[]> {
-    let receipts: AppendReceipt[];
-    try {
-      receipts = await this.appender.append(projectId, events, options);
-    } catch (error) {
-      this.metrics.ingestEvents.inc({ outcome: outcomeOf(error) }, events.length);
-      throw error;
+  async ingest(projectId: string, items: readonly PreparedItem[], options: { waitForCheckpoint?: boolean } = {}): Promise<Array<AppendReceipt | DroppedReceipt>> {
+    const kept = items.filter((item): item is PreparedEvent => !isDropped(item));
+    let appended: AppendReceipt[] = [];
+    if (kept.length > 0) {
+      try {
+        appended = await this.appender.append(projectId, kept, options);
+      } catch (error) {
+        this.metrics.ingestEvents.inc({ outcome: outcomeOf(error) }, kept.length);
+        throw error;
+      }
     }
-    const duplicates = receipts.filter((r) => r.duplicate).length;
-    if (receipts.length > duplicates) this.metrics.ingestEvents.inc({ outcome: 'appended' }, receipts.length - duplicates);
+    const duplicates = appended.filter((r) => r.duplicate).length;
+    if (appended.length > duplicates) this.metrics.ingestEvents.inc({ outcome: 'appended' }, appended.length - duplicates);
     if (duplicates > 0) this.metrics.ingestEvents.inc({ outcome: 'duplicate' }, duplicates);
-    return receipts;
+    if (items.length > kept.length) this.metrics.ingestEvents.inc({ outcome: 'dropped' }, items.length - kept.length);
+    let next = 0;
+    return items.map((item) => (isDropped(item) ? { eventId: item.eventId, recorded: false, reason: item.dropped as DropReason } : appended[next++]!));
+  }
+
+  /** `ingest` for events a dialect has already parsed. */
+  async ingestValues(projectId: string, values: readonly unknown[], options: { waitForCheckpoint?: boolean } = {}): Promise<Array<AppendReceipt | DroppedReceipt>> {
+    return this.ingest(projectId, await this.preparer.prepareValues(projectId, values, isoTime(this.clock.now())), options);
   }
 
   /**
@@ -150,7 +188,7 @@ export class VeritrailNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.sequencer.close();
-      await this.appender.close();
+      await this.preparer.close();
       await this.checkpointer.stop();
       await this.searchIndexer.stop();
       await this.store.close();

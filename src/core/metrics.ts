@@ -32,7 +32,7 @@ export const METRICS = {
   ingestEvents: {
     kind: 'counter',
     name: 'veritrail_ingest_events_total',
-    help: 'Events read from ingest requests, by outcome: appended, duplicate (already in the log; the original receipt was returned), or the error code that refused their request afterwards (a body refused while it was read counts in veritrail_ingest_bytes_total only).',
+    help: 'Events read from ingest requests, by outcome: appended, duplicate (already in the log; the original receipt was returned), dropped (not recorded by the project\'s audit configuration), or the error code that refused their request afterwards (a body refused while it was read counts in veritrail_ingest_bytes_total only).',
     labels: ['outcome'],
   },
   ingestBytes: {

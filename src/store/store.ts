@@ -11,6 +11,7 @@
  * rejects with anything other than the errors named here leaves the store unchanged unless its
  * JSDoc says "may have been applied".
  */
+import type { KeyType } from '../core/key-types.ts';
 import type { Role } from '../core/roles.ts';
 
 /** A project row (spec/api.md "Projects and keys"). */
@@ -37,6 +38,18 @@ export interface KeyRecord {
   lastUsedAt: string | null;
   /** Lowercase hex SHA-256 of the whole key string. */
   secretHash: string;
+  /**
+   * How else the key may authenticate (core/key-types.ts). Absent means `native`; engines MUST
+   * store and return any other value, and MUST NOT add the field to a native key's record.
+   */
+  type?: KeyType;
+  /**
+   * For `atlas` keys only: the HTTP Digest HA1, `MD5(id ":" "MMS Public API" ":" key)`, sealed
+   * by `SecretBox` (purpose `digest-ha1:<id>`). HA1 is password-equivalent for Digest, so it is
+   * never stored in clear. Engines store the string as given and return it unchanged; absent
+   * when the key has none.
+   */
+  digestHa1Sealed?: string;
 }
 
 /** One stored log entry: its index and the exact envelope bytes that were hashed. */
@@ -230,6 +243,12 @@ export interface Store {
    * with no cache, so that a key revoked by any node fails on its very next request.
    */
   findKeyBySecretHash(secretHash: string): Promise<KeyRecord | undefined>;
+  /**
+   * The live (not revoked) key with this id, whatever its project. Like `findKeyBySecretHash`,
+   * MUST read committed state with no cache (Digest and access-token checks rely on it to stop
+   * a revoked key at once). Concurrent: yes.
+   */
+  findKeyById(keyId: string): Promise<KeyRecord | undefined>;
   /** Live keys of a project (null: ORG_OWNER keys), in creation order. */
   listKeys(projectId: string | null): Promise<KeyRecord[]>;
   /** Revokes a live key; durable on return. Resolves false when no such live key exists. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ENGINES, initStore, testProject, type TestStore, appendLeaves } from '../helpers/stores.ts';
 import { AlreadyExistsError, TreeSizeMismatchError, VersionMismatchError, type SearchDocument, type SearchQuery } from '../../src/store/store.ts';
 import { newApiKey } from '../../src/auth/api-keys.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
 import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
@@ -63,6 +64,26 @@ for (const engine of ENGINES) {
       assert.equal(await store.findKeyBySecretHash(writer.record.secretHash), undefined);
       assert.deepEqual(await store.listKeys(project.id), []);
       await assert.rejects(store.createKey(org.record), AlreadyExistsError);
+    });
+
+    it('keys: findKeyById sees live keys only, and keeps a key type and sealed Digest HA1 as given', async () => {
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      const native = newApiKey('PROJECT_WRITER', project.id, 'n', Date.now());
+      const atlas = newApiKey('PROJECT_OWNER', project.id, 'a', Date.now(), { type: 'atlas', secretBox: new SecretBox(Buffer.alloc(32, 7)) });
+      const account = newApiKey('ORG_OWNER', null, 's', Date.now(), { type: 'service-account' });
+      for (const key of [native, atlas, account]) await store.createKey(key.record);
+      assert.deepEqual(await store.findKeyById(native.record.id), native.record, 'a native key has no type field');
+      assert.deepEqual(await store.findKeyById(atlas.record.id), atlas.record);
+      assert.equal((await store.findKeyById(atlas.record.id))?.digestHa1Sealed, atlas.record.digestHa1Sealed);
+      assert.deepEqual(await store.findKeyById(account.record.id), account.record);
+      assert.deepEqual(await store.findKeyBySecretHash(atlas.record.secretHash), atlas.record);
+      // Both keys share a creation millisecond, so their order is by random id: compare as a set.
+      assert.deepEqual((await store.listKeys(project.id)).map((k) => k.type ?? 'native').sort(), ['atlas', 'native']);
+      assert.equal(await store.findKeyById('0'.repeat(24)), undefined);
+      await store.revokeKey(project.id, atlas.record.id);
+      assert.equal(await store.findKeyById(atlas.record.id), undefined, 'revoked: gone at once');
     });
 
     it('append is all or nothing across logs, and refuses a stale fromSize with TreeSizeMismatchError', async () => {

@@ -3,6 +3,7 @@
  * parsers, auth hook and error format stay inside this scope.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { auditConfigRoutes } from './audit-config.ts';
 import { nativeAuthHook } from './auth-hook.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { nativeErrorHandler } from './errors.ts';
@@ -23,4 +24,5 @@ export const nativeApi: FastifyPluginAsync = async (app) => {
   await app.register(logRoutes);
   await app.register(searchRoutes);
   await app.register(exportRoutes);
+  await app.register(auditConfigRoutes);
 };

@@ -63,6 +63,13 @@ export const SQLITE_MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // Atlas-style keys (issue 6): how a key may authenticate besides Bearer, and the sealed
+    // HTTP Digest HA1 of `atlas` keys (store.ts KeyRecord).
+    version: 2,
+    name: 'key-types',
+    statements: [`ALTER TABLE keys ADD COLUMN type TEXT NOT NULL DEFAULT 'native'`, `ALTER TABLE keys ADD COLUMN digest_ha1_sealed TEXT`],
+  },
 ];
 
 /**

@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { parseEnvelope } from '../../core/envelope.ts';
+import type { KeyType } from '../../core/key-types.ts';
 import type { Role } from '../../core/roles.ts';
 import { checkMigrations, pendingMigrations } from '../migrations.ts';
 import {
@@ -83,6 +84,8 @@ interface KeyRow {
   created_at: string;
   last_used_at: string | null;
   secret_hash: string;
+  type: string;
+  digest_ha1_sealed: string | null;
 }
 
 export class SqliteStore implements Store {
@@ -157,9 +160,12 @@ export class SqliteStore implements Store {
       entries: db.prepare<[number, number], { key: number; envelope: Buffer }>('SELECT key, envelope FROM entries WHERE key >= ? AND key < ? ORDER BY key'),
       putTile: db.prepare('INSERT INTO tiles (project_pk, level, idx, hashes) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET hashes = excluded.hashes'),
       tile: db.prepare<[number, number, number], { hashes: Buffer }>('SELECT hashes FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
-      insertKey: db.prepare('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertKey: db.prepare('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash, type, digest_ha1_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       keyByHash: db.prepare<[string], KeyRow>(
         `SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.secret_hash = ? AND k.revoked_at IS NULL`,
+      ),
+      keyById: db.prepare<[string], KeyRow>(
+        `SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.id = ? AND k.revoked_at IS NULL`,
       ),
       keysOfProject: db.prepare<[number], KeyRow>(
         `SELECT k.*, p.id AS project_id FROM keys k JOIN projects p ON p.pk = k.project_pk WHERE k.project_pk = ? AND k.revoked_at IS NULL ORDER BY k.created_at, k.id`,
@@ -356,7 +362,8 @@ export class SqliteStore implements Store {
   async createKey(key: KeyRecord): Promise<void> {
     this.check();
     try {
-      this.stmt.insertKey.run(key.id, key.projectId === null ? null : this.pk(key.projectId), key.role, key.description, key.createdAt, key.secretHash);
+      const pk = key.projectId === null ? null : this.pk(key.projectId);
+      this.stmt.insertKey.run(key.id, pk, key.role, key.description, key.createdAt, key.secretHash, key.type ?? 'native', key.digestHa1Sealed ?? null);
     } catch (error) {
       if (String((error as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new AlreadyExistsError(`key ${key.id} exists`);
       throw error;
@@ -366,6 +373,12 @@ export class SqliteStore implements Store {
   async findKeyBySecretHash(secretHash: string): Promise<KeyRecord | undefined> {
     this.check();
     const row = this.stmt.keyByHash.get(secretHash);
+    return row && keyFromRow(row);
+  }
+
+  async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
+    this.check();
+    const row = this.stmt.keyById.get(keyId);
     return row && keyFromRow(row);
   }
 
@@ -561,6 +574,8 @@ function keyFromRow(row: KeyRow): KeyRecord {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     secretHash: row.secret_hash,
+    ...(row.type !== 'native' ? { type: row.type as KeyType } : {}),
+    ...(row.digest_ha1_sealed !== null ? { digestHa1Sealed: row.digest_ha1_sealed } : {}),
   };
 }
 
