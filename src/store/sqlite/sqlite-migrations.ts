@@ -62,6 +62,20 @@ export const SQLITE_MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    name: 'forwarding cursors',
+    statements: [
+      // One row per destination: the next log index to deliver (src/forward/).
+      `CREATE TABLE forward_cursors (
+         project_pk INTEGER NOT NULL,
+         destination_id TEXT NOT NULL,
+         next_index INTEGER NOT NULL,
+         updated_at TEXT NOT NULL,
+         PRIMARY KEY (project_pk, destination_id)
+       )`,
+    ],
+  },
 ];
 
 /**
