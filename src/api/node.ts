@@ -18,6 +18,8 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
+import { Forwarder } from '../forward/forwarder.ts';
+import { DestinationService } from '../forward/destination-service.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
 
 export class VeritrailNode {
@@ -41,6 +43,10 @@ export class VeritrailNode {
     readonly systemProjectId: string,
     /** The ORG_OWNER key made by this start, if the store was empty; shown once by serve. */
     readonly firstKey: string | undefined,
+    /** Delivers every project's events to its destinations (src/forward/). */
+    readonly forwarder: Forwarder,
+    /** Reads and writes destinations, for the native API and the Qumulo dialect. */
+    readonly destinations: DestinationService,
   ) {}
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
@@ -53,7 +59,9 @@ export class VeritrailNode {
       const reader = new TreeReader(store);
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
-      const sequencer = new Sequencer(store, { hooks: config.sequencerHooks });
+      const forwarder = new Forwarder(store, secretBox, { clock, ...config.forwarding });
+      // Forwarders read the log only after commits; a commit notice wakes the project's workers.
+      const sequencer = new Sequencer(store, { hooks: config.sequencerHooks, onCommitted: (projectId) => forwarder.notify(projectId) });
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
@@ -62,7 +70,9 @@ export class VeritrailNode {
       // signed on the first pass.
       for (const project of await store.listProjects()) checkpointer.markDirty(project.id);
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey);
+      await forwarder.start();
+      const destinations = new DestinationService(store, secretBox, forwarder, clock);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, forwarder, destinations);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -109,6 +119,8 @@ export class VeritrailNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.sequencer.close();
+      // Deliveries in flight are aborted; their events are sent again after the next start.
+      await this.forwarder.stop();
       await this.checkpointer.stop();
       await this.store.close();
     })();

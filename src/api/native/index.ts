@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { nativeAuthHook } from './auth-hook.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { nativeErrorHandler } from './errors.ts';
+import { destinationRoutes } from './destinations.ts';
 import { exportRoutes } from './export.ts';
 import { ingestRoutes } from './ingest.ts';
 import { keyRoutes } from './keys.ts';
@@ -21,4 +22,5 @@ export const nativeApi: FastifyPluginAsync = async (app) => {
   await app.register(ingestRoutes);
   await app.register(logRoutes);
   await app.register(exportRoutes);
+  await app.register(destinationRoutes);
 };
