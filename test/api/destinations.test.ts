@@ -111,7 +111,8 @@ describe('native destinations API', () => {
     const body = await waitUntil(async () => {
       const status = await vt.call(p.reader, 'GET', `${base}/${id}/status`);
       assert.equal(status.statusCode, 200, status.body);
-      return status.json().lagEvents === 0 && status.json();
+      const body = status.json<Record<string, any>>();
+      return body.lagEvents === 0 && body;
     }, 'the cursor to catch up');
     assert.equal(body.state, 'connected', JSON.stringify(body));
     assert.equal(body.lastError, null);
