@@ -184,8 +184,8 @@ export async function startCloudWatchLogsDouble(options: { now?: () => number; c
     // Both X-Amz-Target spellings (§1.1): the operation is the text after the last dot.
     const op = target.slice(target.lastIndexOf('.') + 1);
     let body: Record<string, any> = {};
-    const answer = (status: number, payload: { __type?: string }) => {
-      double.calls.push({ op, body, status, ...(payload.__type ? { error: payload.__type } : {}) });
+    const answer = (status: number, payload: { __type?: string; message?: string } | Record<string, unknown>) => {
+      double.calls.push({ op, body, status, ...(typeof payload.__type === 'string' ? { error: payload.__type } : {}) });
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID(), date: new Date().toUTCString() });
       response.end(JSON.stringify(payload));
     };
@@ -215,7 +215,7 @@ export async function startCloudWatchLogsDouble(options: { now?: () => number; c
       }
       answer(200, result);
     } catch (error) {
-      if (error instanceof AwsError) answer(error.status, { __type: error.type, message: error.message } as { __type: string });
+      if (error instanceof AwsError) answer(error.status, { __type: error.type, message: error.message });
       else answer(400, { __type: 'SerializationException', message: (error as Error).message });
     }
   });
