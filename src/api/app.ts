@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import { VT_ERR_ROUTE_NOT_FOUND } from '../core/errors.ts';
 import { healthRoutes } from './health.ts';
 import { nativeApi } from './native/index.ts';
+import { qumuloApi } from './compat/qumulo/index.ts';
 import { nativeErrorBody, nativeErrorHandler } from './native/errors.ts';
 import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
@@ -68,5 +69,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
   await app.register(healthRoutes);
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(nativeApi, { prefix: '/v1' });
+  // Qumulo Core's /v1/session/login and /v1/audit/* (spec/qumulo.md), beside the native API.
+  await app.register(qumuloApi, { prefix: '/v1' });
   return app;
 }
