@@ -35,6 +35,10 @@ export interface CloudWatchLogsDouble {
   outage: (nowMs: number) => boolean;
   /** Events older than this (ms) are "expired" (the group's retention); default none. */
   retentionMs: number | undefined;
+  /** PutLogEvents answers this long after storing (a slow service: a kill lands mid-call). */
+  delayMs: number;
+  /** PutLogEvents calls stored and not yet answered. */
+  inFlight: number;
   /** Every request: operation, its JSON body, the status answered and the error type, if any. */
   calls: Array<{ op: string; body: Record<string, any>; status: number; error?: string }>;
   events(group: string, stream: string): StoredLogEvent[];
@@ -110,6 +114,8 @@ export async function startCloudWatchLogsDouble(options: { now?: () => number; c
     faults: [],
     outage: () => false,
     retentionMs: undefined,
+    delayMs: 0,
+    inFlight: 0,
     calls: [],
     events: (group, stream) => double.groups.get(group)?.get(stream) ?? [],
     close: () =>
@@ -208,6 +214,11 @@ export async function startCloudWatchLogsDouble(options: { now?: () => number; c
       if (double.outage(now())) throw new AwsError('ServiceUnavailableException', 'The service cannot complete the request.', 503);
       let cut = false;
       const result = handler(body, () => (cut = fault === 'reset-after-store'));
+      if (op === 'PutLogEvents' && double.delayMs > 0) {
+        double.inFlight++;
+        await new Promise((resolve) => setTimeout(resolve, double.delayMs));
+        double.inFlight--;
+      }
       if (cut) {
         double.calls.push({ op, body, status: 0 });
         request.socket.destroy();
