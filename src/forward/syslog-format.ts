@@ -13,9 +13,8 @@ export function rfc5424(receivedAt: string, hostname: string, appName: string, b
 }
 
 /** RFC 6587 §3.4.1 octet counting (RFC 5425 §4.3 for TLS): `MSG-LEN SP SYSLOG-MSG`. */
-export function octetCounted(message: string): Buffer {
-  const bytes = Buffer.from(message, 'utf8');
-  return Buffer.concat([Buffer.from(`${bytes.length} `, 'ascii'), bytes]);
+export function octetCounted(message: string): string {
+  return `${Buffer.byteLength(message, 'utf8')} ${message}`;
 }
 
 /** A host name usable as RFC 5424 HOSTNAME: printable ASCII, at most 255 characters. */

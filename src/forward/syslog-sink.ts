@@ -48,7 +48,7 @@ export class SyslogSink implements Sink {
     const messages = events.map((e) => rfc5424(e.receivedAt, this.hostname, this.config.appName, body(e)));
     try {
       if (this.config.transport === 'udp') await this.sendDatagrams(messages);
-      else await this.write(await this.connect(signal), Buffer.concat(messages.map(octetCounted)));
+      else await this.write(await this.connect(signal), Buffer.from(messages.map(octetCounted).join(''), 'utf8'));
       return events.length;
     } catch (error) {
       this.drop();
