@@ -86,6 +86,18 @@ export class Forwarder {
     return this.workers.get(projectId)?.get(destinationId)?.status();
   }
 
+  /**
+   * Every destination's status, for metrics (e.g. a `veritrail_forward_lag_events` gauge per
+   * project and destination). Reads the store once per destination.
+   */
+  async statuses(): Promise<Array<{ projectId: string; destinationId: string; status: DestinationStatus }>> {
+    const out = [];
+    for (const [projectId, project] of this.workers) {
+      for (const [destinationId, worker] of project) out.push({ projectId, destinationId, status: await worker.status() });
+    }
+    return out;
+  }
+
   /** Stops every worker; deliveries in flight are aborted and resent after the next start. */
   async stop(): Promise<void> {
     this.stopped = true;

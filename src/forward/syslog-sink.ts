@@ -17,6 +17,8 @@ import { DeliveryError, errorDetail, type Sink } from './sink.ts';
 import { octetCounted, rfc5424, syslogHostname } from './syslog-format.ts';
 
 const CONNECT_TIMEOUT_MS = 5_000;
+/** A receiver that stops reading for this long is dropped and redialled. */
+const WRITE_TIMEOUT_MS = 30_000;
 /** The largest UDP payload over IPv4; longer messages are cut (RFC 5426 §3.2 allows it). */
 const MAX_DATAGRAM = 65_507;
 
@@ -48,7 +50,7 @@ export class SyslogSink implements Sink {
     const messages = events.map((e) => rfc5424(e.receivedAt, this.hostname, this.config.appName, body(e)));
     try {
       if (this.config.transport === 'udp') await this.sendDatagrams(messages);
-      else await this.write(await this.connect(signal), Buffer.from(messages.map(octetCounted).join(''), 'utf8'));
+      else await this.write(await this.connect(signal), Buffer.from(messages.map(octetCounted).join(''), 'utf8'), signal);
       return events.length;
     } catch (error) {
       this.drop();
@@ -94,10 +96,19 @@ export class SyslogSink implements Sink {
     });
   }
 
-  private write(socket: net.Socket, data: Buffer): Promise<void> {
+  /** Resolves once the kernel has the bytes. A receiver that stops reading is cut off by `signal` or the timeout. */
+  private write(socket: net.Socket, data: Buffer, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (socket.destroyed) return reject(new Error('the connection is closed'));
-      socket.write(data, (error) => (error ? reject(error) : resolve()));
+      const onAbort = () => socket.destroy(new Error('aborted'));
+      const timer = setTimeout(() => socket.destroy(new Error(`the receiver took no data for ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.write(data, (error) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 

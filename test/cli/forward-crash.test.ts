@@ -43,7 +43,7 @@ describe('forwarding crash safety', () => {
     const stored = () => [...(double.groups.get(GROUP)?.values() ?? [])].flat().map((e) => (JSON.parse(e.message) as { index: number }).index);
 
     for (let cycle = 0; cycle < 3; cycle++) {
-      for (let batch = 0; batch < 6; batch++) {
+      for (let batch = 0; batch < 4; batch++) {
         const events = Array.from({ length: 500 }, (_, i) => ({ eventId: `c${cycle}-${batch}-${i}`, action: 'fs_write_data', pad: 'x'.repeat(100) }));
         const response = await api(`${server.url}/v1/projects/${project.id}/events`, org, 'POST', events);
         assert.equal(response.status, 201);

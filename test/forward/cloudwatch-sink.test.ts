@@ -173,6 +173,12 @@ describe('CloudWatch Logs destination (against a local CloudWatch Logs protocol 
       return status.state === 'error' && status;
     }, 'the outage to show');
     assert.match(failing.lastError.details, /ServiceUnavailableException/);
+    const lagging = await waitUntil(async () => {
+      const status = await s.status();
+      return status.lagSeconds >= 60 && status;
+    }, 'a minute of (simulated) lag');
+    assert.equal(lagging.lagEvents, lagging.treeSize - lagging.nextIndex);
+    assert.ok(lagging.lagEvents >= 100);
     // Ingest is not held up by the dead destination.
     for (let i = 0; i < 5; i++) await s.ingest(events(100, `more${i}`));
     const status = await s.drained();
