@@ -2,9 +2,20 @@
 import { buildApp } from '../api/app.ts';
 import { VeritrailNode } from '../api/node.ts';
 import type { NodeConfig } from '../api/node-config.ts';
+import type { FastifyBaseLogger } from 'fastify';
 
 export async function serve(config: NodeConfig): Promise<void> {
-  const node = await VeritrailNode.open({ log: true, ...config });
+  // Failed deliveries are logged once the app's logger exists (each attempt, at warn; the
+  // destination's status API carries the same error).
+  let log: FastifyBaseLogger | undefined;
+  const node = await VeritrailNode.open({
+    log: true,
+    ...config,
+    forwarding: {
+      ...config.forwarding,
+      onError: (projectId, destinationId, error) => log?.warn({ projectId, destinationId, err: error }, "couldn't forward events"),
+    },
+  });
   if (node.firstKey) {
     // Shown once, here only: the store keeps just its hash.
     process.stdout.write(
@@ -12,6 +23,7 @@ export async function serve(config: NodeConfig): Promise<void> {
     );
   }
   const app = await buildApp(node);
+  log = app.log;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

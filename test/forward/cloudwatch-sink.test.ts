@@ -12,6 +12,7 @@ import { deliveryProblem, duplicates } from '../helpers/delivery-order.ts';
 import { SimClock } from '../helpers/sim-clock.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import type { NodeConfig } from '../../src/api/node-config.ts';
+import { DEFAULT_FORWARD_BATCH_EVENTS } from '../../src/forward/destination-worker.ts';
 
 const GROUP = '/veritrail/audit';
 const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-secret-key' };
@@ -88,7 +89,7 @@ describe('CloudWatch Logs destination (against a local CloudWatch Logs protocol 
     const status = await s.drained();
     const size = await s.vt.node.store.treeSize(s.project.id);
     const indexes = s.indexes();
-    assert.equal(deliveryProblem(indexes, size, 1000), undefined);
+    assert.equal(deliveryProblem(indexes, size, DEFAULT_FORWARD_BATCH_EVENTS), undefined);
     assert.ok(duplicates(indexes) > 0, 'the batch whose acknowledgement was lost came again');
     assert.equal(s.double.faults.length, 0, 'every fault was met');
     assert.equal(status.state, 'connected');
