@@ -39,6 +39,9 @@ export function operationIdOf(operation: string, url: string): string {
 
 export const apiDocsPlugin = fp(
   async (app) => {
+    // An action served by two methods of one path (Qumulo's PUT and PATCH of a configuration)
+    // keeps its name on the first and gets the method appended on the others.
+    const operationIds = new Set<string>();
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -50,11 +53,14 @@ export const apiDocsPlugin = fp(
       // refusals every route shares are listed once here rather than in every route schema.
       transform: ({ schema, url, route }) => {
         const open = route.config?.access === 'public';
+        let operationId = route.config?.operation ? operationIdOf(route.config.operation, url) : undefined;
+        if (operationId && operationIds.has(operationId)) operationId = `${operationId}_${[route.method].flat()[0]}`;
+        if (operationId) operationIds.add(operationId);
         return {
           url,
           schema: {
             ...schema,
-            ...(route.config?.operation ? { operationId: operationIdOf(route.config.operation, url) } : {}),
+            ...(operationId ? { operationId } : {}),
             ...(open ? { security: [] } : {}),
             response: { ...COMMON_RESPONSES, ...(open ? {} : KEYED_RESPONSES), ...(schema?.response as object | undefined) },
           },

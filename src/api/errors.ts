@@ -23,7 +23,8 @@ export function toVeritrailError(error: unknown, request: FastifyRequest): Verit
   if (fastifyError.validation) {
     const details = fastifyError.validation.map((v) => ({
       field: `${fastifyError.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`,
-      problem: v.message ?? 'is not valid',
+      // ajv names an unknown member only in params; the caller needs to know which one.
+      problem: `${v.message ?? 'is not valid'}${typeof v.params?.additionalProperty === 'string' ? `: ${v.params.additionalProperty}` : ''}`,
     }));
     return withDetails(new VT_ERR_VALIDATION(details.map((d) => `${d.field} ${d.problem}`).join('; ')), details);
   }

@@ -5,6 +5,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
 import type { SequencerHooks } from '../log/sequencer.ts';
+import type { ForwarderOptions } from '../forward/forwarder.ts';
 
 /** Port `veritrail serve` listens on. */
 export const DEFAULT_PORT = 8080;
@@ -85,6 +86,12 @@ export interface NodeConfig {
    * Retry-After. Default 6,000,000; 0 turns the limit off. Example: 60000.
    */
   rateLimitPerMinute?: number;
+  /**
+   * Forwarding to destinations: CloudWatch Logs endpoint override and default credentials
+   * (else `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` and the standard AWS chain), the syslog HOSTNAME,
+   * batch size, and the retry and clock seams tests use. Example: `{ cloudwatch: { endpoint: 'http://127.0.0.1:4566' } }`.
+   */
+  forwarding?: ForwarderOptions;
   /** Write pino logs (JSON, one line each) to standard output. Default true for serve. */
   log?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }

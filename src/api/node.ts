@@ -28,6 +28,8 @@ import { DigestAuthenticator } from '../auth/digest-authenticator.ts';
 import { DigestNonces } from '../auth/digest-nonces.ts';
 import type { DropReason } from '../policy/audit-policy.ts';
 import { AuditConfigs } from './audit-configs.ts';
+import { Forwarder } from '../forward/forwarder.ts';
+import { DestinationService } from '../forward/destination-service.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
 
 /** The receipt of an event the project's audit configuration did not record (spec/api.md "Ingest"). */
@@ -70,6 +72,10 @@ export class VeritrailNode {
     readonly metrics: Metrics,
     /** Follows every log's tail into the store's search index (query/search-indexer.ts). */
     readonly searchIndexer: SearchIndexer,
+    /** Delivers every project's events to its destinations (src/forward/). */
+    readonly forwarder: Forwarder,
+    /** Reads and writes destinations, for the native API and the Qumulo dialect. */
+    readonly destinations: DestinationService,
   ) {
     this.auditConfigs = new AuditConfigs(store, { clock, refreshMs: config.auditPolicyRefreshMs });
     this.digest = new DigestAuthenticator(store, secretBox, authenticator, new DigestNonces(secretBox.deriveKey('digest nonces'), clock));
@@ -88,6 +94,7 @@ export class VeritrailNode {
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
+      const forwarder = new Forwarder(store, secretBox, { clock, ...config.forwarding });
       const searchIndexer = new SearchIndexer(store, {
         onError: (projectId, error) => {
           if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
@@ -95,7 +102,11 @@ export class VeritrailNode {
       });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
-        onCommitted: (projectId, size) => searchIndexer.markDirty(projectId, size),
+        // After each commit: the search index and the forwarders follow the log's new tail.
+        onCommitted: (projectId, size) => {
+          searchIndexer.markDirty(projectId, size);
+          forwarder.notify(projectId);
+        },
       });
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
@@ -109,7 +120,9 @@ export class VeritrailNode {
         searchIndexer.markDirty(project.id);
       }
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics, searchIndexer);
+      await forwarder.start();
+      const destinations = new DestinationService(store, secretBox, forwarder, clock);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics, searchIndexer, forwarder, destinations);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -189,6 +202,8 @@ export class VeritrailNode {
     this.closing ??= (async () => {
       await this.sequencer.close();
       await this.preparer.close();
+      // Deliveries in flight are aborted; their events are sent again after the next start.
+      await this.forwarder.stop();
       await this.checkpointer.stop();
       await this.searchIndexer.stop();
       await this.store.close();

@@ -141,6 +141,12 @@ export const VT_ERR_AUDIT_FILTER_INVALID = defineError(
 export const VT_ERR_PROJECT_NOT_FOUND = defineError('VT_ERR_PROJECT_NOT_FOUND', 404, 'No project with id %s exists');
 export const VT_ERR_KEY_NOT_FOUND = defineError('VT_ERR_KEY_NOT_FOUND', 404, 'No key with id %s exists in project %s');
 export const VT_ERR_EVENT_NOT_FOUND = defineError('VT_ERR_EVENT_NOT_FOUND', 404, 'No event with id %s exists in project %s');
+export const VT_ERR_DESTINATION_NOT_FOUND = defineError('VT_ERR_DESTINATION_NOT_FOUND', 404, 'No destination with id %s exists in project %s');
+export const VT_ERR_PRECONDITION_FAILED = defineError(
+  'VT_ERR_PRECONDITION_FAILED',
+  412,
+  'ETag mismatch: the resource is at ETag "%s" and If-Match was %s; read it again and retry',
+);
 export const VT_ERR_EVENT_ID_CONFLICT = defineError(
   'VT_ERR_EVENT_ID_CONFLICT',
   409,
@@ -205,6 +211,8 @@ export const ERROR_CATALOGUE = {
   VT_ERR_PROJECT_NOT_FOUND,
   VT_ERR_KEY_NOT_FOUND,
   VT_ERR_EVENT_NOT_FOUND,
+  VT_ERR_DESTINATION_NOT_FOUND,
+  VT_ERR_PRECONDITION_FAILED,
   VT_ERR_EVENT_ID_CONFLICT,
   VT_ERR_SEARCH_FILTER_INVALID,
   VT_ERR_SEARCH_TIME_INVALID,

@@ -76,6 +76,24 @@ export const METRICS = {
     help: "Entries of a project's log not yet covered by a signed checkpoint.",
     labels: ['project'],
   },
+  forwardLagEvents: {
+    kind: 'gauge',
+    name: 'veritrail_forward_lag_events',
+    help: "Committed entries of a project's log a destination has not yet been sent.",
+    labels: ['project', 'destination'],
+  },
+  forwardLagSeconds: {
+    kind: 'gauge',
+    name: 'veritrail_forward_lag_seconds',
+    help: 'Age in seconds (by receivedAt) of the oldest entry a destination has not yet been sent; 0 when caught up.',
+    labels: ['project', 'destination'],
+  },
+  forwardUp: {
+    kind: 'gauge',
+    name: 'veritrail_forward_up',
+    help: 'Whether a destination delivers: 1 when its state is connected, 0 when connecting, in error or disabled.',
+    labels: ['project', 'destination'],
+  },
   httpRequests: {
     kind: 'counter',
     name: 'veritrail_http_requests_total',

@@ -103,6 +103,18 @@ export interface SettingRecord<T = unknown> {
   updatedAt: string;
 }
 
+/**
+ * A forwarder's durable position in one project's log: every entry below `nextIndex` has been
+ * delivered to the destination (src/forward/). Kept apart from settings because it changes after
+ * every delivered batch and needs no history.
+ */
+export interface CursorRecord {
+  projectId: string;
+  destinationId: string;
+  nextIndex: number;
+  updatedAt: string;
+}
+
 export interface TileRef {
   level: number;
   index: number;
@@ -348,4 +360,25 @@ export interface Store {
   putSetting<T>(projectId: string, name: string, value: T, options?: { ifVersion?: number; at?: string }): Promise<SettingRecord<T>>;
   /** Every version of a setting, oldest first. */
   settingHistory<T>(projectId: string, name: string): Promise<Array<SettingRecord<T>>>;
+  /**
+   * The latest version of every setting of the project whose name starts with `namePrefix`
+   * (a plain prefix: no pattern characters), ordered by name. Concurrent: yes.
+   */
+  listSettings<T>(projectId: string, namePrefix: string): Promise<Array<SettingRecord<T>>>;
+
+  // --- forwarding cursors --------------------------------------------------------------------
+
+  /**
+   * The cursor of one destination of a project, if one was ever set. Reflects every `setCursor`
+   * that has resolved. Concurrent: yes.
+   */
+  getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined>;
+  /**
+   * Sets a destination's cursor (insert or replace, last writer wins; it may move backwards, which
+   * replays). Atomic, and durable on return: a crash after it resolves MUST NOT bring back an
+   * older value, since the forwarder's at-least-once window is the batch after the stored cursor.
+   * MUST NOT be called concurrently for the same (project, destination): one forwarder owns a
+   * destination. Raises nothing for an unknown destination id (destinations live in settings).
+   */
+  setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void>;
 }

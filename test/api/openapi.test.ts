@@ -37,7 +37,7 @@ describe('OpenAPI document', () => {
         assert.ok(operation, `${method} ${path} is in the document`);
         assert.ok(operation.summary && operation.summary.length > 5, `${method} ${path} has a summary`);
         assert.ok(operation.tags && operation.tags.length > 0, `${method} ${path} has tags`);
-        assert.equal(operation.operationId, operationIdOf(route.config!.operation!, route.url), `${method} ${path} is named after its action`);
+        assert.ok(operation.operationId!.startsWith(operationIdOf(route.config!.operation!, route.url)), `${method} ${path} is named after its action`);
         assert.ok(operation.operationId!.startsWith(route.config!.operation!), `${method} ${path} starts with its action's name`);
         assert.ok(!operationIds.has(operation.operationId!), `operationId ${operation.operationId} is unique`);
         operationIds.add(operation.operationId!);

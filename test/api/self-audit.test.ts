@@ -118,7 +118,12 @@ interface Setup {
   keyId: string;
   /** Secrets a row's call creates or shows (client secrets, tokens), checked absent from every log. */
   secrets: string[];
+  /** Two webhook destinations of the project: one to read and change, one to delete. */
+  destinations: { kept: string; doomed: string };
 }
+
+/** A webhook's HMAC secret: write-only, and never in any log. */
+const WEBHOOK_SECRET = 'webhook-hmac-secret-0123456789';
 
 /** An OAuth exchange with a new service account of the project, as an Atlas client makes it. */
 async function oauth(s: Setup, headers: Record<string, string>, path: '/api/oauth/token' | '/api/oauth/revoke'): Promise<LightMyRequestResponse> {
@@ -158,6 +163,23 @@ const MANAGEMENT_CALLS: Record<string, Row> = {
   ListAuditConfigVersions: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/audit-config/history`, undefined, h) },
   CreateAccessToken: { log: 'project', readOnly: false, call: (s, h) => oauth(s, h, '/api/oauth/token') },
   RevokeAccessToken: { log: 'project', readOnly: false, call: (s, h) => oauth(s, h, '/api/oauth/revoke') },
+  ListDestinations: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/destinations`, undefined, h) },
+  CreateDestination: {
+    log: 'project',
+    readOnly: false,
+    call: (s, h) => s.vt.call(s.project.owner, 'POST', `/v1/projects/${s.project.id}/destinations`, { kind: 'webhook', url: 'http://127.0.0.1:9/a', secret: WEBHOOK_SECRET, enabled: false }, h),
+  },
+  GetDestination: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/destinations/${s.destinations.kept}`, undefined, h) },
+  UpdateDestination: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', `/v1/projects/${s.project.id}/destinations/${s.destinations.kept}`, { name: 'renamed' }, h) },
+  GetDestinationStatus: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/destinations/${s.destinations.kept}/status`, undefined, h) },
+  DeleteDestination: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'DELETE', `/v1/projects/${s.project.id}/destinations/${s.destinations.doomed}`, undefined, h) },
+  // Qumulo (spec/qumulo.md): a project key is accepted as the cluster's bearer token.
+  audit_get_cloudwatch_config: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/cloudwatch/config', undefined, h) },
+  audit_modify_cloudwatch_config: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', '/v1/audit/cloudwatch/config', { enabled: false }, h) },
+  audit_get_cloudwatch_status: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/cloudwatch/status', undefined, h) },
+  audit_get_syslog_config: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/syslog/config', undefined, h) },
+  audit_modify_syslog_config: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', '/v1/audit/syslog/config', { enabled: false }, h) },
+  audit_get_syslog_status: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/syslog/status', undefined, h) },
 };
 
 describe('self-audit', () => {
@@ -176,7 +198,12 @@ describe('self-audit', () => {
     const { record: keyRecord, secret } = newApiKey('PROJECT_READ_ONLY', p.id, 'to delete', Date.now());
     await vt.node.store.createKey(keyRecord);
     assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventId: AUDITED_EVENT, eventName: 'Seen' })).statusCode, 201);
-    const setup: Setup = { vt, project: p, keyId: keyRecord.id, secrets: [] };
+    const destination = async () => {
+      const created = await vt.call(p.owner, 'POST', `/v1/projects/${p.id}/destinations`, { kind: 'webhook', url: 'http://127.0.0.1:9/b', secret: WEBHOOK_SECRET, enabled: false });
+      assert.equal(created.statusCode, 201, created.body);
+      return created.json<{ id: string }>().id;
+    };
+    const setup: Setup = { vt, project: p, keyId: keyRecord.id, secrets: [WEBHOOK_SECRET], destinations: { kept: await destination(), doomed: await destination() } };
     const shown: string[] = [secret, vt.orgKey, p.owner];
     for (const [operation, row] of Object.entries(MANAGEMENT_CALLS)) {
       const requestId = `req-${operation}`;
@@ -205,7 +232,7 @@ describe('self-audit', () => {
     const vt = await build(t);
     const p = await vt.project();
     for (const operation of ['ListProjects', 'GetProject', 'ListKeys']) {
-      await noRecord(vt, () => MANAGEMENT_CALLS[operation]!.call({ vt, project: p, keyId: 'none', secrets: [] }, {}));
+      await noRecord(vt, () => MANAGEMENT_CALLS[operation]!.call({ vt, project: p, keyId: 'none', secrets: [], destinations: { kept: 'none', doomed: 'none' } }, {}));
     }
     const ingested = await noRecord(vt, () => vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventName: 'Login' }));
     assert.equal(ingested.statusCode, 201);

@@ -185,6 +185,43 @@ for (const engine of ENGINES) {
       assert.ok(race.some((r) => r.status === 'rejected' && r.reason instanceof VersionMismatchError));
     });
 
+    it('lists the latest version of each setting under a literal name prefix', async () => {
+      const { store } = handle;
+      const project = testProject();
+      const other = testProject();
+      await store.createProject(project);
+      await store.createProject(other);
+      await store.putSetting(project.id, 'destination/b', { v: 1 });
+      await store.putSetting(project.id, 'destination/a', { v: 1 });
+      await store.putSetting(project.id, 'destination/b', { v: 2 });
+      await store.putSetting(project.id, 'destinationX', { v: 1 });
+      await store.putSetting(project.id, 'audit', { v: 1 });
+      await store.putSetting(other.id, 'destination/c', { v: 1 });
+      const listed = await store.listSettings<{ v: number }>(project.id, 'destination/');
+      assert.deepEqual(listed.map((s) => [s.name, s.version, s.value.v]), [
+        ['destination/a', 1, 1],
+        ['destination/b', 2, 2],
+      ]);
+      assert.deepEqual(await store.listSettings(project.id, 'nothing'), []);
+      await store.putSetting(project.id, 'a%b', { v: 1 });
+      assert.deepEqual((await store.listSettings(project.id, 'a%')).map((s) => s.name), ['a%b'], 'pattern characters match literally');
+      assert.deepEqual(await store.listSettings(project.id, '_'), []);
+    });
+
+    it('forwarding cursors: absent until set, replaced (even backwards), kept per destination and across a reopen', async () => {
+      const project = testProject();
+      await handle.store.createProject(project);
+      assert.equal(await handle.store.getCursor(project.id, 'd1'), undefined);
+      await handle.store.setCursor(project.id, 'd1', 10, '2026-01-01T00:00:00.000Z');
+      await handle.store.setCursor(project.id, 'd2', 3, '2026-01-01T00:00:01.000Z');
+      await handle.store.setCursor(project.id, 'd1', 25, '2026-01-01T00:00:02.000Z');
+      assert.deepEqual(await handle.store.getCursor(project.id, 'd1'), { projectId: project.id, destinationId: 'd1', nextIndex: 25, updatedAt: '2026-01-01T00:00:02.000Z' });
+      await handle.store.setCursor(project.id, 'd2', 1, '2026-01-01T00:00:03.000Z');
+      await handle.reopen();
+      assert.equal((await handle.store.getCursor(project.id, 'd1'))?.nextIndex, 25);
+      assert.equal((await handle.store.getCursor(project.id, 'd2'))?.nextIndex, 1);
+    });
+
     it('answers ping until closed', async () => {
       await handle.store.ping();
       await handle.store.close();

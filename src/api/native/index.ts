@@ -7,6 +7,7 @@ import { auditConfigRoutes } from './audit-config.ts';
 import { nativeAuthHook } from './auth-hook.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { nativeErrorHandler } from './errors.ts';
+import { destinationRoutes } from './destinations.ts';
 import { exportRoutes } from './export.ts';
 import { ingestRoutes } from './ingest.ts';
 import { keyRoutes } from './keys.ts';
@@ -25,4 +26,5 @@ export const nativeApi: FastifyPluginAsync = async (app) => {
   await app.register(searchRoutes);
   await app.register(exportRoutes);
   await app.register(auditConfigRoutes);
+  await app.register(destinationRoutes);
 };

@@ -192,3 +192,55 @@ export const AuditConfigPatchBody = Type.Object(
   { additionalProperties: false },
 );
 export const AuditConfigHistory = Type.Object({ results: Type.Array(AuditConfigView) });
+
+// --- destinations (src/forward/) ------------------------------------------------------------
+
+const DestinationKindSchema = Type.Union([Type.Literal('cloudwatch'), Type.Literal('syslog'), Type.Literal('webhook')]);
+/** Every settable field; which apply depends on the kind (checked by forward/destination-input.ts). */
+const destinationFields = {
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  enabled: Type.Optional(Type.Boolean()),
+  region: Type.Optional(Type.String({ description: 'cloudwatch: AWS region, e.g. us-west-2' })),
+  logGroupName: Type.Optional(Type.String({ description: 'cloudwatch: the log group' })),
+  logStreamName: Type.Optional(Type.String({ description: 'cloudwatch: default veritrail-<projectId>' })),
+  createLogGroup: Type.Optional(Type.Boolean({ description: 'cloudwatch: create the group when missing (default false)' })),
+  format: Type.Optional(Type.String({ description: 'cloudwatch: json | qumulo-json; syslog: json | csv | qumulo-json' })),
+  endpoint: Type.Optional(Type.String({ description: 'cloudwatch: endpoint override URL' })),
+  accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+  secretAccessKey: Type.Optional(Type.String({ description: 'cloudwatch: write-only; stored sealed, read back as "<set>"' })),
+  host: Type.Optional(Type.String({ description: 'syslog: IP address or host name' })),
+  port: Type.Optional(Type.Integer({ description: 'syslog: 1-65535 (default 514, 6514 for tls)' })),
+  transport: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('udp')])),
+  appName: Type.Optional(Type.String({ description: 'syslog: RFC 5424 APP-NAME (default veritrail)' })),
+  tlsCa: Type.Optional(Type.String({ description: 'syslog tls: PEM CA certificates to trust' })),
+  tlsRejectUnauthorized: Type.Optional(Type.Boolean()),
+  localEnabled: Type.Optional(Type.Boolean()),
+  url: Type.Optional(Type.String({ description: 'webhook: http or https URL' })),
+  secret: Type.Optional(Type.String({ description: 'webhook: HMAC-SHA256 key, write-only, 16+ characters' })),
+};
+export const CreateDestinationBody = Type.Object(
+  { kind: DestinationKindSchema, startFrom: Type.Optional(Type.Union([Type.Literal('now'), Type.Literal('beginning')])), ...destinationFields },
+  { additionalProperties: false },
+);
+export const PatchDestinationBody = Type.Object({ ...destinationFields, startFrom: Type.Optional(Type.String()) }, { additionalProperties: false });
+export const DestinationParams = Type.Object({ projectId: Type.String(), destinationId: Type.String() });
+export const DestinationView = Type.Object(
+  { id: Type.String(), kind: DestinationKindSchema, version: Type.Integer(), updatedAt: Type.Union([Type.String(), Type.Null()]), ...destinationFields, startFrom: Type.String() },
+  { additionalProperties: false },
+);
+export const DestinationList = Type.Object({ results: Type.Array(DestinationView) });
+const DestinationErrorView = Type.Object({ message: Type.String(), details: Type.String(), at: Type.String() });
+export const DestinationStatusView = Type.Object({
+  id: Type.String(),
+  kind: DestinationKindSchema,
+  enabled: Type.Boolean(),
+  state: Type.Union([Type.Literal('disabled'), Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('error')]),
+  lastError: Type.Union([DestinationErrorView, Type.Null()]),
+  lastDeliveredIndex: Type.Union([Type.Integer(), Type.Null()]),
+  nextIndex: Type.Integer(),
+  treeSize: Type.Integer(),
+  lagEvents: Type.Integer(),
+  lagSeconds: Type.Number(),
+  lastDeliveryAt: Type.Union([Type.String(), Type.Null()]),
+  notes: Type.Record(Type.String(), Type.Number()),
+});

@@ -31,6 +31,7 @@ import {
   TreeSizeMismatchError,
   VersionMismatchError,
   type CheckpointRecord,
+  type CursorRecord,
   type KeyRecord,
   type LogAppend,
   type ProjectRecord,
@@ -182,6 +183,15 @@ export class SqliteStore implements Store {
       setting: db.prepare<[number, string], SettingRow>('SELECT * FROM settings WHERE project_pk = ? AND name = ? ORDER BY version DESC LIMIT 1'),
       settingHistory: db.prepare<[number, string], SettingRow>('SELECT * FROM settings WHERE project_pk = ? AND name = ? ORDER BY version'),
       insertSetting: db.prepare('INSERT INTO settings (project_pk, name, version, value, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      // substr() rather than LIKE: a prefix holding % or _ must match literally.
+      listSettings: db.prepare<[{ pk: number; prefix: string }], SettingRow>(
+        `SELECT s.* FROM settings s
+         WHERE s.project_pk = @pk AND substr(s.name, 1, length(@prefix)) = @prefix
+           AND s.version = (SELECT max(version) FROM settings WHERE project_pk = s.project_pk AND name = s.name)
+         ORDER BY s.name`,
+      ),
+      cursor: db.prepare<[number, string], { next_index: number; updated_at: string }>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = ? AND destination_id = ?'),
+      setCursor: db.prepare('INSERT OR REPLACE INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES (?, ?, ?, ?)'),
     };
   }
 
@@ -544,6 +554,22 @@ export class SqliteStore implements Store {
   async settingHistory<T>(projectId: string, name: string): Promise<Array<SettingRecord<T>>> {
     this.check();
     return this.stmt.settingHistory.all(this.pk(projectId), name).map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async listSettings<T>(projectId: string, namePrefix: string): Promise<Array<SettingRecord<T>>> {
+    this.check();
+    return this.stmt.listSettings.all({ pk: this.pk(projectId), prefix: namePrefix }).map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
+    this.check();
+    const row = this.stmt.cursor.get(this.pk(projectId), destinationId);
+    return row && { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+  }
+
+  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
+    this.check();
+    this.stmt.setCursor.run(this.pk(projectId), destinationId, nextIndex, at);
   }
 }
 
