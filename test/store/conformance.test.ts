@@ -11,7 +11,7 @@ import { newApiKey } from '../../src/auth/api-keys.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
-import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { SQLITE_INDEX_FILE, SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 
 function envelope(projectId: string, eventId: string, n: number): Buffer {
   return Buffer.from(envelopeText(`{"n":${n}}`, eventId, projectId, '2026-01-01T00:00:00.000Z'));
@@ -20,7 +20,7 @@ function envelope(projectId: string, eventId: string, n: number): Buffer {
 /** Engine-specific expectations, keyed by engine (STYLE.md §10). */
 const LOSES_DERIVED_INDEX_FILE: Record<string, (handle: TestStore) => void> = {
   sqlite: (handle) => {
-    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(handle.dataDir, SQLITE_INDEX_FILE + suffix), { force: true });
+    for (const file of [SQLITE_INDEX_FILE, SQLITE_SEARCH_FILE]) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(handle.dataDir, file + suffix), { force: true });
   },
 };
 
