@@ -13,14 +13,11 @@
  * instead, as the main process does.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CACHE_DIR = path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'veritrail');
+import { buildBundleWith, saveBundle } from './bundle.js';
 
 /** Bundle files by entry module, made once per process (undefined: none could be made). */
 const bundles = new Map<string, string | undefined>();
@@ -30,27 +27,8 @@ function bundleOf(moduleUrl: string): string | undefined {
   try {
     const { buildSync } = require('esbuild') as typeof import('esbuild');
     const entry = fileURLToPath(moduleUrl);
-    const result = buildSync({
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      write: false,
-      logLevel: 'silent',
-      legalComments: 'none',
-    });
-    const code = result.outputFiles[0]!.contents;
-    const name = path.basename(entry, '.ts');
-    const file = path.join(CACHE_DIR, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-    if (!fs.existsSync(file)) {
-      fs.mkdirSync(CACHE_DIR, { recursive: true });
-      const temporary = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(temporary, code);
-      fs.renameSync(temporary, file);
-    }
-    return file;
+    const code = buildBundleWith(buildSync, entry);
+    return saveBundle(path.basename(entry, '.ts'), createHash('sha256').update(code).digest('hex').slice(0, 16), code);
   } catch {
     return undefined;
   }

@@ -8,11 +8,12 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../core/ts-worker.ts';
+import { sourceModule } from '../core/package-root.ts';
 import type { Store } from '../store/store.ts';
 import { SearchProgress, type SearchIndexerOptions, type SearchIndexing } from './search-indexer.ts';
 import type { FromSearchWorker, SearchIndexerWorkerData, SearchStoreSpec, ToSearchWorker } from './search-indexer-worker.ts';
 
-const WORKER_URL = new URL('./search-indexer-worker.ts', import.meta.url).href;
+const WORKER_URL = sourceModule('src/query/search-indexer-worker.ts');
 /** After the thread dies unexpectedly, how long before a new one starts. */
 const RESTART_MS = 1000;
 

@@ -10,6 +10,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../core/ts-worker.ts';
+import { sourceModule } from '../../core/package-root.ts';
 import { unpackItems, type BodyKind, type PrepareLimits, type PrepareOutcome } from '../../log/prepare.ts';
 import type { PrepareJob } from './prepare-worker.ts';
 
@@ -27,7 +28,7 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const WORKER_URL = new URL('./prepare-worker.ts', import.meta.url).href;
+const WORKER_URL = sourceModule('src/api/ingest/prepare-worker.ts');
 
 export class PreparePool {
   private readonly workers: Worker[] = [];

@@ -7,8 +7,14 @@ export const SQLITE_MAIN_FILE = 'veritrail.db';
 export const SQLITE_INDEX_FILE = 'veritrail-index.db';
 /** File name of the derived search index inside the data directory (written by the search indexer). */
 export const SQLITE_SEARCH_FILE = 'veritrail-search.db';
-/** SQLite page cache of the index file; its random inserts want their B-tree in memory. */
-export const DEFAULT_SQLITE_INDEX_CACHE_KIB = 32 * 1024;
+/**
+ * SQLite page cache of each derived file's writer: the event-id index's random inserts, and the
+ * search indexer's B-tree and FTS5 writes, want their hot pages in memory. Bounded, because the
+ * server's resident memory is (at most 256 MB under any load).
+ */
+export const DEFAULT_SQLITE_INDEX_CACHE_KIB = 16 * 1024;
+/** Page cache of the server's own handle on the search file, which only reads it for searches. */
+export const SQLITE_SEARCH_READ_CACHE_KIB = 4 * 1024;
 
 export interface SqliteConfig {
   /** The data directory (created if missing). Example: `./data`. */

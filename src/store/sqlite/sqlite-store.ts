@@ -47,7 +47,7 @@ import {
   type StoredEntry,
   type TileRef,
 } from '../store.ts';
-import { DEFAULT_SQLITE_INDEX_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
+import { DEFAULT_SQLITE_INDEX_CACHE_KIB, SQLITE_SEARCH_READ_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
 import { SQLITE_INDEX_SCHEMA, SQLITE_MIGRATIONS, SQLITE_SEARCH_SCHEMA } from './sqlite-migrations.ts';
 import { closeDerivedAsOwner, openDerivedAsOwner, openDerivedForWriting, openDerivedReadOnly } from './sqlite-derived-file.ts';
 import { SqliteSequencerLock } from './sqlite-sequencer-lock.ts';
@@ -126,7 +126,7 @@ export class SqliteStore implements Store {
         // left empty for the search indexer to rebuild in the background.
         this.index = openDerivedAsOwner(paths.index, SQLITE_INDEX_SCHEMA, cacheKiB, () => true).db;
         this.catchUpIndex(this.index);
-        this.search = openDerivedAsOwner(paths.search, SQLITE_SEARCH_SCHEMA, cacheKiB, (db) => this.searchNotAhead(db)).db;
+        this.search = openDerivedAsOwner(paths.search, SQLITE_SEARCH_SCHEMA, SQLITE_SEARCH_READ_CACHE_KIB, (db) => this.searchNotAhead(db)).db;
       } else if (config.searchWriter) {
         this.search = openDerivedForWriting(paths.search, SQLITE_SEARCH_SCHEMA, cacheKiB);
       } else {
