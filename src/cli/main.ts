@@ -6,14 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_METRICS_ACCESS, DEFAULT_PORT, DEFAULT_RATE_LIMIT_PER_MINUTE } from '../api/node-config.ts';
-import { readLastLine, splitLines } from '../core/lines.ts';
 import { isRole } from '../core/roles.ts';
 import { newApiKey, serviceAccountClientId, type KeyCredentials } from '../auth/api-keys.ts';
 import { KEY_TYPES, type KeyType } from '../core/key-types.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import { monitorCheckpoint } from '../log/checkpoint-monitor.ts';
-import { verifyExport } from '../log/export-verifier.ts';
+import { verifyExportFile } from '../log/export-verifier.ts';
 import { fsckLog } from '../log/fsck.ts';
 import { CHECKPOINT_KEY_FILE } from '../log/log-key.ts';
 import { parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
@@ -109,7 +108,7 @@ program
     if (!file || !options.key) throw new Error('give an export FILE and --key VKEY (or --server URL --project ID)');
     const started = performance.now();
     // A from/to export's lines are checked against its checkpoint, the file's last line: read it first.
-    const result = await verifyExport(splitLines(fs.createReadStream(file, { highWaterMark: 1 << 20 })), readVerifier(options.key), { checkpointLine: readLastLine(file) });
+    const result = verifyExportFile(file, readVerifier(options.key));
     const seconds = (performance.now() - started) / 1000;
     if (result.ok) {
       const what = result.partial ? 'entries of a from/to export each proven included in' : 'entries verified against';

@@ -6,12 +6,17 @@ import { HASH_SIZE, leafHash } from '../../src/log/hashing.ts';
 import { verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
 import { openNote, parseVerifierKey } from '../../src/log/signed-note.ts';
 import { parseCheckpoint } from '../../src/log/checkpoint.ts';
-import { verifyExport } from '../../src/log/export-verifier.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { verifyExport, verifyExportFile, type ExportVerification } from '../../src/log/export-verifier.ts';
 import { splitLines } from '../../src/core/lines.ts';
 
 async function* once(buffer: Buffer) {
   yield buffer;
 }
+
+const pick = ({ ok, entries, firstBadIndex }: ExportVerification) => ({ ok, entries, firstBadIndex });
 
 describe('the log', () => {
   it('serves the verifier key, checkpoints and proofs that verify', async (t) => {
@@ -133,5 +138,27 @@ describe('the log', () => {
     assert.equal((await verifyExport(splitLines(once(cut)), verifier)).firstBadIndex, 900);
     const otherKey = parseVerifierKey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
     assert.match((await verifyExport(splitLines(once(response.rawPayload)), otherKey)).problem!, /does not verify/);
+
+    // The CLI's file reader gives the same verdicts, also when lines straddle its reads (a
+    // 700-byte buffer: every line crosses a read, and the buffer grows for the longest).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vt-verify-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const fileVerdict = (name: string, bytes: Buffer | string, chunkBytes?: number) => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, bytes);
+      return verifyExportFile(file, verifier, chunkBytes ? { chunkBytes } : {});
+    };
+    for (const chunkBytes of [undefined, 700]) {
+      assert.deepEqual(pick(fileVerdict('good.jsonl', response.rawPayload, chunkBytes)), { ok: true, entries: 1000, firstBadIndex: undefined });
+      assert.deepEqual(pick(fileVerdict('no-final-newline.jsonl', response.body.trimEnd(), chunkBytes)), { ok: true, entries: 1000, firstBadIndex: undefined });
+      assert.equal(fileVerdict('reordered.jsonl', reordered, chunkBytes).ok, true);
+      assert.equal(fileVerdict('tampered.jsonl', tampered, chunkBytes).firstBadIndex, 517);
+      assert.equal(fileVerdict('dropped.jsonl', dropped, chunkBytes).firstBadIndex, 40);
+      assert.equal(fileVerdict('cut.jsonl', cut, chunkBytes).firstBadIndex, 900);
+      // A changed leaf hash (the bytes no longer match it) is found by the file reader too.
+      const leafChanged = response.body.replace(/("leafHash":")([0-9a-f])/, (_, prefix: string, digit: string) => prefix + (digit === '0' ? '1' : '0'));
+      assert.equal(fileVerdict('leaf.jsonl', leafChanged, chunkBytes).firstBadIndex, 0);
+    }
+    assert.match(verifyExportFile(path.join(dir, 'good.jsonl'), otherKey).problem!, /does not verify/);
   });
 });
