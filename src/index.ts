@@ -20,6 +20,10 @@ export type { Role } from './core/roles.ts';
 export { eventFields, eventText, type EventFields, type Outcome } from './core/event-fields.ts';
 export { compileMongoQuery, MongoQueryError } from './core/mongo-query.ts';
 
+export type { AuditConfig, AuditConfigPatch, ConfigurationType } from './policy/audit-config.ts';
+export { compileAuditPolicy, decideAudit, DROP_REASONS, type AuditDecision, type CompiledAuditPolicy } from './policy/audit-policy.ts';
+export { compileAuditFilter, AuditFilterError } from './policy/audit-filter.ts';
+
 export { leafHash, nodeHash, EMPTY_ROOT } from './log/hashing.ts';
 export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './log/merkle.ts';
 export { formatCheckpoint, parseCheckpoint, type Checkpoint } from './log/checkpoint.ts';

@@ -13,13 +13,12 @@ import { newApiKey } from '../../src/auth/api-keys.ts';
 import { formatCheckpoint } from '../../src/log/checkpoint.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { loadOrCreateSigner, logOrigin } from '../../src/log/log-key.ts';
-import { prepareEvents } from '../../src/log/prepare.ts';
 import { TreeEdge } from '../../src/log/tree-edge.ts';
 import { signNote } from '../../src/log/signed-note.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { EntryToAppend } from '../../src/store/store.ts';
 import type { BenchContext } from './context.ts';
-import { EventSource, withId } from './events.ts';
+import { EventSource, preparedEvents, withId } from './events.ts';
 import { ORIGIN_HOST } from './server.ts';
 
 /** Bump when the way datasets are built changes, so cached ones are rebuilt. */
@@ -63,7 +62,7 @@ export function eventDataset(ctx: BenchContext, size: number): Promise<Dataset> 
   const source = new EventSource(0xda7a);
   return dataset(ctx, 'events', size, (start, count) => {
     const events = Array.from({ length: count }, (_, i) => withId(source.next(), 0xfff, start + i));
-    return prepareEvents(PROJECT_ID, events, RECEIVED_AT).events;
+    return preparedEvents(PROJECT_ID, events, RECEIVED_AT);
   });
 }
 

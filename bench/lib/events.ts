@@ -7,6 +7,7 @@
  * generator run and `c…` a 48-bit counter (see `ID_RUN_OFFSET`, `ID_COUNTER_OFFSET`).
  */
 import { prng } from './stats.ts';
+import { DEFAULT_MAX_EVENT_BYTES, isDropped, prepareEvents, type PreparedEvent } from '../../src/log/prepare.ts';
 
 /** Offset of the 3 hex digits of the run number inside an event id. */
 export const ID_RUN_OFFSET = 20;
@@ -190,4 +191,11 @@ export function withId(event: Record<string, unknown>, run: number, counter: num
   writeHex(id, ID_RUN_OFFSET, run, 3);
   writeHex(id, ID_COUNTER_OFFSET, counter, 12);
   return { ...event, eventID: id.toString() };
+}
+
+/** Events prepared exactly as ingest prepares them (no per-request limits); throws on a refusal. */
+export function preparedEvents(projectId: string, events: readonly unknown[], receivedAt: string): PreparedEvent[] {
+  const outcome = prepareEvents(projectId, events, receivedAt, { maxEvents: Number.MAX_SAFE_INTEGER, maxEventBytes: DEFAULT_MAX_EVENT_BYTES });
+  if (!outcome.ok) throw new Error(`couldn't prepare bench events: ${outcome.reason}`);
+  return outcome.items.filter((item): item is PreparedEvent => !isDropped(item));
 }

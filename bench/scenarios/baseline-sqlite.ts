@@ -6,8 +6,7 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { prepareEvents } from '../../src/log/prepare.ts';
-import { EventSource, withId } from '../lib/events.ts';
+import { EventSource, preparedEvents, withId } from '../lib/events.ts';
 import type { Scenario } from '../lib/scenario.ts';
 
 const ROWS_PER_TRANSACTION = 100;
@@ -20,7 +19,7 @@ export const baselineSqlite: Scenario = {
     const seconds = ctx.pick({ quick: 4, full: 10 });
     const source = new EventSource();
     const events = Array.from({ length: DISTINCT_ROWS }, (_, i) => withId(source.next(), 0, i));
-    const rows = prepareEvents('0123456789abcdef01234567', events, new Date().toISOString()).events.map((e) => e.envelope);
+    const rows = preparedEvents('0123456789abcdef01234567', events, new Date().toISOString()).map((e) => e.envelope);
 
     const db = new Database(path.join(ctx.tempDir('sqlite'), 'baseline.db'));
     try {

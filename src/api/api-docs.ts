@@ -24,8 +24,24 @@ const KEYED_RESPONSES = {
   403: errorResponse("FORBIDDEN: the key's role or project does not allow this"),
 };
 
+/**
+ * The document's operationId of a route: its self-audit action, qualified by its dialect
+ * outside the native API. One action may be served by several dialects (GetAuditConfig by the
+ * native API and both Atlas versions) and is recorded under one name, but OpenAPI wants each
+ * operationId once.
+ */
+export function operationIdOf(operation: string, url: string): string {
+  const dialect = /^\/api\/([a-z]+)(?:\/v(\d+))?/.exec(url);
+  if (!dialect) return operation;
+  const name = dialect[1]!.charAt(0).toUpperCase() + dialect[1]!.slice(1);
+  return `${operation}_${name}${dialect[2] ? `V${dialect[2]}` : ''}`;
+}
+
 export const apiDocsPlugin = fp(
   async (app) => {
+    // An action served by two methods of one path (Qumulo's PUT and PATCH of a configuration)
+    // keeps its name on the first and gets the method appended on the others.
+    const operationIds = new Set<string>();
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -33,15 +49,18 @@ export const apiDocsPlugin = fp(
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A Veritrail key: vt_...' } } },
         security: [{ bearer: [] }],
       },
-      // Each operation is named after its self-audit action; public routes need no key; the
+      // Each operation is named after its self-audit action (operationIdOf); public routes need no key; the
       // refusals every route shares are listed once here rather than in every route schema.
       transform: ({ schema, url, route }) => {
         const open = route.config?.access === 'public';
+        let operationId = route.config?.operation ? operationIdOf(route.config.operation, url) : undefined;
+        if (operationId && operationIds.has(operationId)) operationId = `${operationId}_${[route.method].flat()[0]}`;
+        if (operationId) operationIds.add(operationId);
         return {
           url,
           schema: {
             ...schema,
-            ...(route.config?.operation ? { operationId: route.config.operation } : {}),
+            ...(operationId ? { operationId } : {}),
             ...(open ? { security: [] } : {}),
             response: { ...COMMON_RESPONSES, ...(open ? {} : KEYED_RESPONSES), ...(schema?.response as object | undefined) },
           },

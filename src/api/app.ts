@@ -5,8 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { VT_ERR_ROUTE_NOT_FOUND } from '../core/errors.ts';
+import { atlasApi } from './compat/atlas/index.ts';
+import { atlasOauth } from './compat/atlas/oauth.ts';
 import { healthRoutes } from './health.ts';
 import { nativeApi } from './native/index.ts';
+import { qumuloApi } from './compat/qumulo/index.ts';
 import { nativeErrorBody, nativeErrorHandler } from './native/errors.ts';
 import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
@@ -77,5 +80,11 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { node });
   await app.register(healthRoutes);
   await app.register(nativeApi, { prefix: '/v1' });
+  await app.register(atlasApi, { prefix: '/api/atlas' });
+  await app.register(atlasOauth, { prefix: '/api/oauth' });
+  // Filters that match nothing (they use $where, $text…) are worth an operator's attention.
+  node.auditConfigs.policies.onWarning = (projectId, warning) => app.log.warn({ projectId }, `audit filter: ${warning}`);
+  // Qumulo Core's /v1/session/login and /v1/audit/* (spec/qumulo.md), beside the native API.
+  await app.register(qumuloApi, { prefix: '/v1' });
   return app;
 }

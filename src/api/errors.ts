@@ -23,7 +23,8 @@ export function toVeritrailError(error: unknown, request: FastifyRequest): Verit
   if (fastifyError.validation) {
     const details = fastifyError.validation.map((v) => ({
       field: `${fastifyError.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`,
-      problem: v.message ?? 'is not valid',
+      // ajv names an unknown member only in params; the caller needs to know which one.
+      problem: `${v.message ?? 'is not valid'}${typeof v.params?.additionalProperty === 'string' ? `: ${v.params.additionalProperty}` : ''}`,
     }));
     return withDetails(new VT_ERR_VALIDATION(details.map((d) => `${d.field} ${d.problem}`).join('; ')), details);
   }
@@ -43,4 +44,18 @@ export function toVeritrailError(error: unknown, request: FastifyRequest): Verit
     return Object.assign(new VT_ERR_VALIDATION(fastifyError.message ?? 'bad request'), { statusCode: status });
   }
   return new VT_ERR_INTERNAL(request.id);
+}
+
+/**
+ * What every dialect's error handler does first: map the error, note it on the request for
+ * self-audit (`request.failure`), and log it (5xx as errors, with the cause).
+ */
+export function failureOf(error: unknown, request: FastifyRequest): VeritrailError {
+  const mapped = toVeritrailError(error, request);
+  request.failure = { code: mapped.code, message: mapped.message };
+  // A refusal is logged by its code only: its message may quote the request (a body the JSON
+  // parser could not read, a malformed id), and the log never holds what clients send.
+  if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
+  else request.log.info({ code: mapped.code }, 'request refused');
+  return mapped;
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
 import { isPostgresUrl } from '../store/postgres/postgres-config.ts';
 import type { SequencerHooks } from '../log/sequencer.ts';
+import type { ForwarderOptions } from '../forward/forwarder.ts';
 
 /** Port `veritrail serve` listens on. */
 export const DEFAULT_PORT = 8080;
@@ -71,6 +72,12 @@ export interface NodeConfig {
   prepareWorkers?: number;
   /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */
   ingestInflightBytes?: number;
+  /**
+   * Milliseconds a node applies a project's compiled audit policy before it reads the
+   * configuration's version again, to see changes made through other nodes sharing the store.
+   * Changes made through this node apply at once. Default 1000 (DEFAULT_POLICY_REFRESH_MS).
+   */
+  auditPolicyRefreshMs?: number;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**
@@ -89,6 +96,12 @@ export interface NodeConfig {
    * Retry-After. Default 6,000,000; 0 turns the limit off. Example: 60000.
    */
   rateLimitPerMinute?: number;
+  /**
+   * Forwarding to destinations: CloudWatch Logs endpoint override and default credentials
+   * (else `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` and the standard AWS chain), the syslog HOSTNAME,
+   * batch size, and the retry and clock seams tests use. Example: `{ cloudwatch: { endpoint: 'http://127.0.0.1:4566' } }`.
+   */
+  forwarding?: ForwarderOptions;
   /** Write pino logs (JSON, one line each) to standard output. Default true for serve. */
   log?: boolean | { level?: string; stream?: NodeJS.WritableStream };
 }
@@ -119,6 +132,7 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   if (config.checkpointIntervalMs !== undefined && !(config.checkpointIntervalMs >= 10)) {
     throw new Error('checkpointIntervalMs must be at least 10');
   }
+  if (config.auditPolicyRefreshMs !== undefined && !(config.auditPolicyRefreshMs >= 0)) throw new Error('auditPolicyRefreshMs must be 0 or more milliseconds');
   const region = config.region ?? DEFAULT_REGION;
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
   const metricsAccess = config.metricsAccess ?? DEFAULT_METRICS_ACCESS;

@@ -8,7 +8,8 @@ import { newProjectId } from '../core/ids.ts';
 import { Authenticator } from '../auth/authenticator.ts';
 import { newApiKey } from '../auth/api-keys.ts';
 import { Appender, type AppendReceipt } from '../log/appender.ts';
-import type { PreparedEvent } from '../log/prepare.ts';
+import { isDropped, type PreparedEvent, type PreparedItem } from '../log/prepare.ts';
+import { IngestPreparer } from './ingest/ingest-preparer.ts';
 import { Checkpointer } from '../log/checkpointer.ts';
 import { parseCheckpoint } from '../log/checkpoint.ts';
 import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
@@ -22,12 +23,34 @@ import { meteredCommitHooks } from './metrics.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
+import { AccessTokens } from '../auth/access-tokens.ts';
+import { DigestAuthenticator } from '../auth/digest-authenticator.ts';
+import { DigestNonces } from '../auth/digest-nonces.ts';
+import type { DropReason } from '../policy/audit-policy.ts';
+import { AuditConfigs } from './audit-configs.ts';
+import { Forwarder } from '../forward/forwarder.ts';
+import { DestinationService } from '../forward/destination-service.ts';
 import { resolveNodeConfig, type NodeConfig, type ResolvedNodeConfig } from './node-config.ts';
+
+/** The receipt of an event the project's audit configuration did not record (spec/api.md "Ingest"). */
+export interface DroppedReceipt {
+  eventId: string;
+  recorded: false;
+  reason: DropReason;
+}
 
 export class VeritrailNode {
   private closing: Promise<void> | undefined;
   /** Projects by id; a project never changes or disappears once created, so this never goes stale. */
   private readonly projects = new Map<string, ProjectRecord>();
+  /** Per-project audit configurations and the compiled policies ingest applies. */
+  readonly auditConfigs: AuditConfigs;
+  /** HTTP Digest with `atlas` keys (the Atlas dialect). */
+  readonly digest: DigestAuthenticator;
+  /** OAuth access tokens of service accounts (the Atlas dialect). */
+  readonly accessTokens: AccessTokens;
+  /** Turns ingest bodies into prepared or dropped items, by each project's audit policy. */
+  readonly preparer: IngestPreparer;
 
   private constructor(
     readonly config: ResolvedNodeConfig,
@@ -49,7 +72,16 @@ export class VeritrailNode {
     readonly metrics: Metrics,
     /** Follows every log's tail into the store's search index (query/search-indexer.ts). */
     readonly searchIndexer: SearchIndexer,
-  ) {}
+    /** Delivers every project's events to its destinations (src/forward/). */
+    readonly forwarder: Forwarder,
+    /** Reads and writes destinations, for the native API and the Qumulo dialect. */
+    readonly destinations: DestinationService,
+  ) {
+    this.auditConfigs = new AuditConfigs(store, { clock, refreshMs: config.auditPolicyRefreshMs });
+    this.digest = new DigestAuthenticator(store, secretBox, authenticator, new DigestNonces(secretBox.deriveKey('digest nonces'), clock));
+    this.accessTokens = new AccessTokens(store, secretBox.deriveKey('oauth access tokens'), authenticator, clock);
+    this.preparer = new IngestPreparer(appender.limits, (projectId) => this.auditConfigs.policy(projectId), { workers: config.prepareWorkers });
+  }
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {
     const config = resolveNodeConfig(input);
@@ -62,6 +94,7 @@ export class VeritrailNode {
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
+      const forwarder = new Forwarder(store, secretBox, { clock, ...config.forwarding });
       const searchIndexer = new SearchIndexer(store, {
         onError: (projectId, error) => {
           if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
@@ -69,9 +102,13 @@ export class VeritrailNode {
       });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
-        onCommitted: (projectId, size) => searchIndexer.markDirty(projectId, size),
+        // After each commit: the search index and the forwarders follow the log's new tail.
+        onCommitted: (projectId, size) => {
+          searchIndexer.markDirty(projectId, size);
+          forwarder.notify(projectId);
+        },
       });
-      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents, prepareWorkers: config.prepareWorkers });
+      const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
       const firstKey = await createFirstKey(store, clock);
       const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
@@ -83,7 +120,9 @@ export class VeritrailNode {
         searchIndexer.markDirty(project.id);
       }
       checkpointer.start();
-      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics, searchIndexer);
+      await forwarder.start();
+      const destinations = new DestinationService(store, secretBox, forwarder, clock);
+      return new VeritrailNode(config, store, signer, reader, sequencer, checkpointer, appender, authenticator, clock, secretBox, systemProjectId, firstKey, metrics, searchIndexer, forwarder, destinations);
     } catch (error) {
       await store.close().catch(() => {});
       throw error;
@@ -106,23 +145,35 @@ export class VeritrailNode {
   }
 
   /**
-   * Sequences one request's prepared events (from `appender.prepareBody` or `appender.prepare`)
-   * and resolves with one receipt each once they are durable. Every API that ingests events
-   * calls this, so they are all counted alike in veritrail_ingest_events_total; a body refused
-   * while it was read and prepared never gets here, and is counted by its bytes only.
+   * Client events into a project's log (DESIGN.md "The flow of one event"), once prepared by
+   * `preparer` (validated as a batch, then each one through the project's audit configuration).
+   * Only recorded items are sequenced; receipts come back in the items' order, a dropped event's
+   * saying `recorded: false` and why, with nothing of it stored. Every API that ingests calls
+   * this, so all are counted alike in veritrail_ingest_events_total; a body refused while it was
+   * read and prepared never gets here, and is counted by its bytes only.
    */
-  async ingest(projectId: string, events: PreparedEvent[], options: { waitForCheckpoint?: boolean } = {}): Promise<AppendReceipt[]> {
-    let receipts: AppendReceipt[];
-    try {
-      receipts = await this.appender.append(projectId, events, options);
-    } catch (error) {
-      this.metrics.ingestEvents.inc({ outcome: outcomeOf(error) }, events.length);
-      throw error;
+  async ingest(projectId: string, items: readonly PreparedItem[], options: { waitForCheckpoint?: boolean } = {}): Promise<Array<AppendReceipt | DroppedReceipt>> {
+    const kept = items.filter((item): item is PreparedEvent => !isDropped(item));
+    let appended: AppendReceipt[] = [];
+    if (kept.length > 0) {
+      try {
+        appended = await this.appender.append(projectId, kept, options);
+      } catch (error) {
+        this.metrics.ingestEvents.inc({ outcome: outcomeOf(error) }, kept.length);
+        throw error;
+      }
     }
-    const duplicates = receipts.filter((r) => r.duplicate).length;
-    if (receipts.length > duplicates) this.metrics.ingestEvents.inc({ outcome: 'appended' }, receipts.length - duplicates);
+    const duplicates = appended.filter((r) => r.duplicate).length;
+    if (appended.length > duplicates) this.metrics.ingestEvents.inc({ outcome: 'appended' }, appended.length - duplicates);
     if (duplicates > 0) this.metrics.ingestEvents.inc({ outcome: 'duplicate' }, duplicates);
-    return receipts;
+    if (items.length > kept.length) this.metrics.ingestEvents.inc({ outcome: 'dropped' }, items.length - kept.length);
+    let next = 0;
+    return items.map((item) => (isDropped(item) ? { eventId: item.eventId, recorded: false, reason: item.dropped as DropReason } : appended[next++]!));
+  }
+
+  /** `ingest` for events a dialect has already parsed. */
+  async ingestValues(projectId: string, values: readonly unknown[], options: { waitForCheckpoint?: boolean } = {}): Promise<Array<AppendReceipt | DroppedReceipt>> {
+    return this.ingest(projectId, await this.preparer.prepareValues(projectId, values, isoTime(this.clock.now())), options);
   }
 
   /**
@@ -150,7 +201,9 @@ export class VeritrailNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.sequencer.close();
-      await this.appender.close();
+      await this.preparer.close();
+      // Deliveries in flight are aborted; their events are sent again after the next start.
+      await this.forwarder.stop();
       await this.checkpointer.stop();
       await this.searchIndexer.stop();
       await this.store.close();

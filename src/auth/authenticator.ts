@@ -4,7 +4,7 @@
  */
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING } from '../core/errors.ts';
-import type { Store } from '../store/store.ts';
+import type { KeyRecord, Store } from '../store/store.ts';
 import { hashSecret, looksLikeKey } from './api-keys.ts';
 import type { Principal } from './principal.ts';
 
@@ -33,6 +33,11 @@ export class Authenticator {
     if (!looksLikeKey(secret)) throw new VT_ERR_AUTH_INVALID();
     const key = await this.store.findKeyBySecretHash(hashSecret(secret));
     if (!key) throw new VT_ERR_AUTH_INVALID();
+    return this.principalOf(key);
+  }
+
+  /** The principal of a live key another scheme (Digest, an access token) has authenticated. */
+  principalOf(key: KeyRecord): Principal {
     this.touch(key.id);
     return { keyId: key.id, role: key.role, projectId: key.projectId };
   }

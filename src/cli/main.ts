@@ -8,7 +8,10 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_METRICS_ACCESS, DEFAULT_PORT, DEFAULT_RATE_LIMIT_PER_MINUTE } from '../api/node-config.ts';
 import { readLastLine, splitLines } from '../core/lines.ts';
 import { isRole } from '../core/roles.ts';
-import { newApiKey } from '../auth/api-keys.ts';
+import { newApiKey, serviceAccountClientId, type KeyCredentials } from '../auth/api-keys.ts';
+import { KEY_TYPES, type KeyType } from '../core/key-types.ts';
+import { SecretBox } from '../core/secret-box.ts';
+import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import { monitorCheckpoint } from '../log/checkpoint-monitor.ts';
 import { verifyExport } from '../log/export-verifier.ts';
 import { fsckLog } from '../log/fsck.ts';
@@ -20,7 +23,6 @@ import { exportCsv, exportJsonl } from '../query/export.ts';
 import { parseTimeRange } from '../query/search.ts';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { serve } from './serve.ts';
 
 const program = new Command('veritrail').description('A tamper-evident audit log service').showHelpAfterError();
 
@@ -45,6 +47,8 @@ program
   .addOption(new Option('--metrics-access <who>', 'who may read GET /metrics: public, or org (an ORG_OWNER key)').choices(['public', 'org']).env('VERITRAIL_METRICS_ACCESS').default(DEFAULT_METRICS_ACCESS))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per key (0: no limit)').env('VERITRAIL_RATE_LIMIT').default(String(DEFAULT_RATE_LIMIT_PER_MINUTE)))
   .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string }) => {
+    // The server (HTTP, every dialect) is loaded only to serve: the offline commands stay light.
+    const { serve } = await import('./serve.ts');
     await serve({
       port: Number(options.port),
       host: options.host,
@@ -162,17 +166,24 @@ keys
   .requiredOption('--role <role>', 'ORG_OWNER, PROJECT_OWNER, PROJECT_WRITER or PROJECT_READ_ONLY')
   .option('--project <id>', 'project of a project key')
   .option('--description <text>', 'what the key is for', '')
+  .addOption(new Option('--type <type>', 'native (Bearer only), atlas (also an Atlas API key pair for HTTP Digest) or service-account (also OAuth client credentials)').choices([...KEY_TYPES]).default('native'))
+  .addOption(new Option('--server-secret <base64>', 'the server secret, when the server is given one instead of the data directory file').env('VERITRAIL_SERVER_SECRET'))
   .addOption(dataOption())
   .addOption(storeOption())
-  .action(async (options: { role: string; project?: string; description: string; data: string; store?: string }) => {
+  .action(async (options: { role: string; project?: string; description: string; data: string; store?: string; type: KeyType; serverSecret?: string }) => {
     if (!isRole(options.role)) throw new Error(`unknown role ${options.role}`);
     if ((options.role === 'ORG_OWNER') !== (options.project === undefined)) throw new Error('ORG_OWNER keys take no --project; project keys need one');
     const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data });
     try {
       if (options.project && !(await store.getProject(options.project))) throw new Error(`no project ${options.project}`);
-      const { record, secret } = newApiKey(options.role, options.project ?? null, options.description, Date.now());
+      const credentials: KeyCredentials =
+        options.type === 'atlas' ? { type: 'atlas', secretBox: new SecretBox(loadOrCreateServerSecret(options.data, options.serverSecret, { create: !store.capabilities.concurrentWriters })) } : { type: options.type };
+      const { record, secret } = newApiKey(options.role, options.project ?? null, options.description, Date.now(), credentials);
       await store.createKey(record);
-      console.log(secret);
+      // A native key prints alone, as before; the other types print their scheme's names too.
+      if (options.type === 'atlas') console.log(JSON.stringify({ id: record.id, publicKey: record.id, privateKey: secret }));
+      else if (options.type === 'service-account') console.log(JSON.stringify({ id: record.id, clientId: serviceAccountClientId(record.id), clientSecret: secret }));
+      else console.log(secret);
     } finally {
       await store.close();
     }

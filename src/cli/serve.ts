@@ -3,16 +3,36 @@ import { buildApp } from '../api/app.ts';
 import { VeritrailNode } from '../api/node.ts';
 import type { NodeConfig } from '../api/node-config.ts';
 import { describePostgresUrl } from '../store/postgres/postgres-config.ts';
+import type { FastifyBaseLogger } from 'fastify';
 
 export async function serve(config: NodeConfig): Promise<void> {
-  const node = await VeritrailNode.open({ log: true, ...config });
+  // Failed deliveries are logged once the app's logger exists (each attempt, at warn; the
+  // destination's status API carries the same error).
+  let log: FastifyBaseLogger | undefined;
+  const node = await VeritrailNode.open({
+    log: true,
+    ...config,
+    forwarding: {
+      ...config.forwarding,
+      onError: (projectId, destinationId, error) => log?.warn({ projectId, destinationId, err: error }, "couldn't forward events"),
+    },
+  });
   if (node.firstKey) {
     // Shown once, here only: the store keeps just its hash.
     process.stdout.write(
       `\nVeritrail created the first ORG_OWNER key. It is shown once; keep it now:\n\n  ${node.firstKey}\n\n`,
     );
   }
-  const app = await buildApp(node);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(node);
+  } catch (error) {
+    // The node already runs (its checkpointer, forwarders, workers): stop it, or the process
+    // would neither serve nor exit.
+    await node.close();
+    throw error;
+  }
+  log = app.log;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -111,17 +111,42 @@ export const VT_ERR_UNSUPPORTED_MEDIA_TYPE = defineError(
 );
 export const VT_ERR_PROJECT_ID_MALFORMED = defineError('VT_ERR_PROJECT_ID_MALFORMED', 400, 'Project id %s is not 24 lowercase hex characters');
 export const VT_ERR_ROUTE_NOT_FOUND = defineError('VT_ERR_ROUTE_NOT_FOUND', 404, 'There is no route %s %s');
+export const VT_ERR_METHOD_NOT_ALLOWED = defineError('VT_ERR_METHOD_NOT_ALLOWED', 405, 'Method %s is not allowed on %s');
+export const VT_ERR_NOT_ACCEPTABLE = defineError('VT_ERR_NOT_ACCEPTABLE', 406, 'Accept %s names no version of this resource; send %s');
+export const VT_ERR_BODY_FIELD_UNKNOWN = defineError('VT_ERR_BODY_FIELD_UNKNOWN', 400, 'The body holds a field this resource does not have: %s');
 
 // --- authentication and roles ---------------------------------------------------------------
 export const VT_ERR_AUTH_MISSING = defineError('VT_ERR_AUTH_MISSING', 401, 'This request needs an Authorization: Bearer <key> header');
 export const VT_ERR_AUTH_INVALID = defineError('VT_ERR_AUTH_INVALID', 401, 'The key is not known, or it was revoked');
 export const VT_ERR_FORBIDDEN_ROLE = defineError('VT_ERR_FORBIDDEN_ROLE', 403, 'A %s key may not do this; it needs %s');
 export const VT_ERR_FORBIDDEN_PROJECT = defineError('VT_ERR_FORBIDDEN_PROJECT', 403, 'This key belongs to another project');
+export const VT_ERR_AUTH_NONCE_STALE = defineError('VT_ERR_AUTH_NONCE_STALE', 401, 'The digest nonce has expired; answer the new challenge');
+export const VT_ERR_AUTH_TOKEN_EXPIRED = defineError('VT_ERR_AUTH_TOKEN_EXPIRED', 401, 'The access token has expired; request a new one');
+export const VT_ERR_OAUTH_GRANT_UNSUPPORTED = defineError('VT_ERR_OAUTH_GRANT_UNSUPPORTED', 400, 'grant_type %s is not supported; use client_credentials');
+export const VT_ERR_OAUTH_REQUEST_INVALID = defineError('VT_ERR_OAUTH_REQUEST_INVALID', 400, 'The token request is not valid: %s');
+export const VT_ERR_OAUTH_CLIENT_INVALID = defineError(
+  'VT_ERR_OAUTH_CLIENT_INVALID',
+  401,
+  'The client id or secret is not valid, or the service account was revoked',
+);
+
+// --- audit configuration --------------------------------------------------------------------
+export const VT_ERR_AUDIT_FILTER_INVALID = defineError(
+  'VT_ERR_AUDIT_FILTER_INVALID',
+  400,
+  'The auditFilter is not a MongoDB query document Veritrail can evaluate: %s',
+);
 
 // --- resources ------------------------------------------------------------------------------
 export const VT_ERR_PROJECT_NOT_FOUND = defineError('VT_ERR_PROJECT_NOT_FOUND', 404, 'No project with id %s exists');
 export const VT_ERR_KEY_NOT_FOUND = defineError('VT_ERR_KEY_NOT_FOUND', 404, 'No key with id %s exists in project %s');
 export const VT_ERR_EVENT_NOT_FOUND = defineError('VT_ERR_EVENT_NOT_FOUND', 404, 'No event with id %s exists in project %s');
+export const VT_ERR_DESTINATION_NOT_FOUND = defineError('VT_ERR_DESTINATION_NOT_FOUND', 404, 'No destination with id %s exists in project %s');
+export const VT_ERR_PRECONDITION_FAILED = defineError(
+  'VT_ERR_PRECONDITION_FAILED',
+  412,
+  'ETag mismatch: the resource is at ETag "%s" and If-Match was %s; read it again and retry',
+);
 export const VT_ERR_EVENT_ID_CONFLICT = defineError(
   'VT_ERR_EVENT_ID_CONFLICT',
   409,
@@ -170,13 +195,24 @@ export const ERROR_CATALOGUE = {
   VT_ERR_UNSUPPORTED_MEDIA_TYPE,
   VT_ERR_PROJECT_ID_MALFORMED,
   VT_ERR_ROUTE_NOT_FOUND,
+  VT_ERR_METHOD_NOT_ALLOWED,
+  VT_ERR_NOT_ACCEPTABLE,
+  VT_ERR_BODY_FIELD_UNKNOWN,
   VT_ERR_AUTH_MISSING,
   VT_ERR_AUTH_INVALID,
   VT_ERR_FORBIDDEN_ROLE,
   VT_ERR_FORBIDDEN_PROJECT,
+  VT_ERR_AUTH_NONCE_STALE,
+  VT_ERR_AUTH_TOKEN_EXPIRED,
+  VT_ERR_OAUTH_GRANT_UNSUPPORTED,
+  VT_ERR_OAUTH_REQUEST_INVALID,
+  VT_ERR_OAUTH_CLIENT_INVALID,
+  VT_ERR_AUDIT_FILTER_INVALID,
   VT_ERR_PROJECT_NOT_FOUND,
   VT_ERR_KEY_NOT_FOUND,
   VT_ERR_EVENT_NOT_FOUND,
+  VT_ERR_DESTINATION_NOT_FOUND,
+  VT_ERR_PRECONDITION_FAILED,
   VT_ERR_EVENT_ID_CONFLICT,
   VT_ERR_SEARCH_FILTER_INVALID,
   VT_ERR_SEARCH_TIME_INVALID,

@@ -32,7 +32,7 @@ export const METRICS = {
   ingestEvents: {
     kind: 'counter',
     name: 'veritrail_ingest_events_total',
-    help: 'Events read from ingest requests, by outcome: appended, duplicate (already in the log; the original receipt was returned), or the error code that refused their request afterwards (a body refused while it was read counts in veritrail_ingest_bytes_total only).',
+    help: 'Events read from ingest requests, by outcome: appended, duplicate (already in the log; the original receipt was returned), dropped (not recorded by the project\'s audit configuration), or the error code that refused their request afterwards (a body refused while it was read counts in veritrail_ingest_bytes_total only).',
     labels: ['outcome'],
   },
   ingestBytes: {
@@ -75,6 +75,24 @@ export const METRICS = {
     name: 'veritrail_checkpoint_pending_entries',
     help: "Entries of a project's log not yet covered by a signed checkpoint.",
     labels: ['project'],
+  },
+  forwardLagEvents: {
+    kind: 'gauge',
+    name: 'veritrail_forward_lag_events',
+    help: "Committed entries of a project's log a destination has not yet been sent.",
+    labels: ['project', 'destination'],
+  },
+  forwardLagSeconds: {
+    kind: 'gauge',
+    name: 'veritrail_forward_lag_seconds',
+    help: 'Age in seconds (by receivedAt) of the oldest entry a destination has not yet been sent; 0 when caught up.',
+    labels: ['project', 'destination'],
+  },
+  forwardUp: {
+    kind: 'gauge',
+    name: 'veritrail_forward_up',
+    help: 'Whether a destination delivers: 1 when its state is connected, 0 when connecting, in error or disabled.',
+    labels: ['project', 'destination'],
   },
   httpRequests: {
     kind: 'counter',

@@ -12,9 +12,18 @@ export class SecretBox {
   private readonly key: Buffer;
 
   /** `serverSecret`: 32 or more random bytes. The AES key is derived from it with HKDF. */
-  constructor(serverSecret: Buffer) {
+  constructor(private readonly serverSecret: Buffer) {
     if (serverSecret.length < 32) throw new Error('the server secret must be at least 32 bytes');
     this.key = Buffer.from(hkdfSync('sha256', serverSecret, Buffer.alloc(0), 'veritrail secret box v1', 32));
+  }
+
+  /**
+   * A 32-byte key for one purpose (an HMAC over Digest nonces, over access tokens), derived from
+   * the server secret with HKDF, so every node sharing the secret derives the same key and no
+   * two purposes share one.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.serverSecret, Buffer.alloc(0), `veritrail derived key v1: ${purpose}`, 32));
   }
 
   /** `v1.<iv>.<ciphertext>.<tag>` in base64url; `purpose` must be given again to open it. */

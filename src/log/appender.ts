@@ -18,14 +18,13 @@ import type { Checkpointer } from './checkpointer.ts';
 import {
   DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_MAX_EVENTS_PER_REQUEST,
-  prepareBody,
+  isDropped,
   prepareEvents,
-  type BodyKind,
   type PrepareLimits,
   type PrepareOutcome,
   type PreparedEvent,
+  type PreparedItem,
 } from './prepare.ts';
-import { DEFAULT_PREPARE_WORKER_MIN_BYTES, defaultPrepareWorkers, PreparePool } from './prepare-pool.ts';
 import type { Receipt, Sequencer } from './sequencer.ts';
 import type { TreeReader } from './tree-reader.ts';
 
@@ -42,10 +41,6 @@ export interface AppenderOptions {
   maxEventsPerRequest?: number;
   maxEventBytes?: number;
   maxQueuedEvents?: number;
-  /** Worker threads that prepare large bodies; 0 prepares everything inline. Default: cores - 1. */
-  prepareWorkers?: number;
-  /** Bodies at least this large go to a worker. Default DEFAULT_PREPARE_WORKER_MIN_BYTES. */
-  prepareWorkerMinBytes?: number;
 }
 
 /** A receipt with what `?wait=checkpoint` adds. */
@@ -55,10 +50,9 @@ export interface AppendReceipt extends Receipt {
 }
 
 export class Appender {
-  private readonly limits: PrepareLimits;
+  /** The per-request limits every preparation path applies (spec/api.md "Ingest"). */
+  readonly limits: PrepareLimits;
   private readonly maxQueuedEvents: number;
-  private readonly pool: PreparePool | undefined;
-  private readonly poolMinBytes: number;
 
   constructor(
     private readonly sequencer: Sequencer,
@@ -71,30 +65,14 @@ export class Appender {
       maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     };
     this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
-    const workers = options.prepareWorkers ?? defaultPrepareWorkers();
-    this.pool = workers > 0 ? new PreparePool(workers) : undefined;
-    this.poolMinBytes = options.prepareWorkerMinBytes ?? DEFAULT_PREPARE_WORKER_MIN_BYTES;
   }
 
   /**
-   * Parses, validates and prepares a raw request body (a worker does it for large bodies).
-   * Throws the request's 4xx error, having queued nothing.
+   * Validates and prepares events that are already plain JSON values, all to be recorded (no
+   * audit policy: Veritrail's own records). Throws the request's 4xx error.
    */
-  async prepareBody(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string): Promise<{ single: boolean; events: PreparedEvent[] }> {
-    const outcome =
-      this.pool && body.byteLength >= this.poolMinBytes
-        ? await this.pool.prepare(projectId, body, kind, receivedAt, this.limits)
-        : prepareBody(projectId, body, kind, receivedAt, this.limits);
-    return accepted(outcome, this.limits);
-  }
-
-  /** Validates and prepares events that are already plain JSON values. Throws the 4xx error. */
   prepare(projectId: string, events: readonly unknown[], receivedAt: string): PreparedEvent[] {
-    return accepted(prepareEvents(projectId, events, receivedAt, this.limits), this.limits).events;
-  }
-
-  async close(): Promise<void> {
-    await this.pool?.close();
+    return accepted(prepareEvents(projectId, events, receivedAt, this.limits), this.limits).items.filter((item): item is PreparedEvent => !isDropped(item));
   }
 
   /** Sequences prepared events; resolves once they are durably in the log. */
@@ -120,8 +98,8 @@ export class Appender {
   }
 }
 
-/** The events of an accepted outcome, or the catalogued error of a refused one. */
-function accepted(outcome: PrepareOutcome, limits: PrepareLimits): { single: boolean; events: PreparedEvent[] } {
+/** The items of an accepted outcome, or the catalogued 4xx error of a refused one. */
+export function accepted(outcome: PrepareOutcome, limits: PrepareLimits): { single: boolean; items: PreparedItem[] } {
   if (outcome.ok) return outcome;
   switch (outcome.reason) {
     case 'not-json':

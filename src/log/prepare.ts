@@ -27,6 +27,26 @@ export interface PreparedEvent {
   receivedAt: string;
 }
 
+/** An event the project's audit configuration does not record: only its id and why. */
+export interface DroppedEvent {
+  eventId: string;
+  dropped: string;
+}
+
+/** What preparation makes of each posted event, in the order posted. */
+export type PreparedItem = PreparedEvent | DroppedEvent;
+
+export function isDropped(item: PreparedItem): item is DroppedEvent {
+  return 'dropped' in item;
+}
+
+/**
+ * Decides whether a valid event is recorded: undefined records it, a string is the reason it is
+ * dropped. Given the parsed event and its canonical text. The log layer knows nothing of audit
+ * policy; whoever prepares events for a project passes its policy in this form.
+ */
+export type DropDecider = (event: Record<string, unknown>, canonical: string) => string | undefined;
+
 export interface PrepareLimits {
   maxEventBytes: number;
   maxEvents: number;
@@ -43,10 +63,10 @@ export type PrepareRefusal =
   | { reason: 'invalid'; details: ErrorDetail[] }
   | { reason: 'oversize'; details: ErrorDetail[]; firstBytes: number; firstField: string };
 
-export type PrepareOutcome = { ok: true; single: boolean; events: PreparedEvent[] } | ({ ok: false } & PrepareRefusal);
+export type PrepareOutcome = { ok: true; single: boolean; items: PreparedItem[] } | ({ ok: false } & PrepareRefusal);
 
 /** Parses and prepares a raw request body. Never throws for bad input: it reports it. */
-export function prepareBody(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string, limits: PrepareLimits): PrepareOutcome {
+export function prepareBody(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string, limits: PrepareLimits, decide?: DropDecider): PrepareOutcome {
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   let values: unknown[];
   let single = false;
@@ -76,14 +96,18 @@ export function prepareBody(projectId: string, body: Uint8Array, kind: BodyKind,
     } else return { ok: false, reason: 'not-events' };
   }
   if (values.length === 0) return { ok: false, reason: 'not-events' };
-  const outcome = prepareEvents(projectId, values, receivedAt, limits);
+  const outcome = prepareEvents(projectId, values, receivedAt, limits, decide);
   return outcome.ok ? { ...outcome, single } : outcome;
 }
 
-/** Prepares already-parsed events (self-audit records, dialects that parse their own bodies). */
-export function prepareEvents(projectId: string, values: readonly unknown[], receivedAt: string, limits: PrepareLimits): PrepareOutcome {
+/**
+ * Prepares already-parsed events (self-audit records, dialects that parse their own bodies).
+ * Every event is validated before any is dropped, so a batch holding a bad event is refused
+ * whole, whatever `decide` would have made of it.
+ */
+export function prepareEvents(projectId: string, values: readonly unknown[], receivedAt: string, limits: PrepareLimits, decide?: DropDecider): PrepareOutcome {
   if (values.length > limits.maxEvents) return { ok: false, reason: 'too-many', count: values.length };
-  const events: PreparedEvent[] = [];
+  const items: PreparedItem[] = [];
   const invalid: ErrorDetail[] = [];
   const oversize: Array<ErrorDetail & { bytes: number }> = [];
   values.forEach((event, i) => {
@@ -111,14 +135,19 @@ export function prepareEvents(projectId: string, values: readonly unknown[], rec
       return;
     }
     const eventId = own ?? newEventId();
+    const dropped = decide?.(event as Record<string, unknown>, canonical);
+    if (dropped !== undefined) {
+      items.push({ eventId, dropped });
+      return;
+    }
     const envelope = Buffer.from(envelopeText(canonical, eventId, projectId, receivedAt), 'utf8');
-    events.push({ eventId, envelope, leafHash: leafHash(envelope), receivedAt });
+    items.push({ eventId, envelope, leafHash: leafHash(envelope), receivedAt });
   });
   if (oversize.length > 0) {
     return { ok: false, reason: 'oversize', details: oversize.map(({ field, problem }) => ({ field, problem })), firstBytes: oversize[0]!.bytes, firstField: oversize[0]!.field };
   }
   if (invalid.length > 0) return { ok: false, reason: 'invalid', details: invalid };
-  return { ok: true, single: values.length === 1, events };
+  return { ok: true, single: values.length === 1, items };
 }
 
 function describe(value: unknown): string {
@@ -128,42 +157,52 @@ function describe(value: unknown): string {
 }
 
 /**
- * Packs prepared events into one ArrayBuffer, so a worker hands them over by transfer instead
- * of a structured clone of thousands of small objects. Layout, per event: u32 id length, u32
- * envelope length, the id (UTF-8), the envelope, the 32-byte leaf hash; after a u32 count.
+ * Packs prepared items into one ArrayBuffer, so a worker hands them over by transfer instead of
+ * a structured clone of thousands of small objects. Layout: a u32 count, then per item a u8 kind
+ * (0 prepared, 1 dropped), a u32 id length, a u32 second length and the UTF-8 id; a prepared
+ * item follows with its envelope (second length) and 32-byte leaf hash, a dropped one with its
+ * reason (second length, UTF-8).
  */
-export function packEvents(events: readonly PreparedEvent[]): ArrayBuffer {
-  const ids = events.map((e) => Buffer.from(e.eventId, 'utf8'));
+export function packItems(items: readonly PreparedItem[]): ArrayBuffer {
+  const ids = items.map((item) => Buffer.from(item.eventId, 'utf8'));
+  const seconds = items.map((item) => (isDropped(item) ? Buffer.from(item.dropped, 'utf8') : item.envelope));
   let size = 4;
-  events.forEach((e, i) => (size += 8 + ids[i]!.length + e.envelope.length + HASH_SIZE));
+  items.forEach((item, i) => (size += 9 + ids[i]!.length + seconds[i]!.length + (isDropped(item) ? 0 : HASH_SIZE)));
   const out = Buffer.from(new ArrayBuffer(size));
-  let at = out.writeUInt32LE(events.length, 0);
-  events.forEach((e, i) => {
+  let at = out.writeUInt32LE(items.length, 0);
+  items.forEach((item, i) => {
+    at = out.writeUInt8(isDropped(item) ? 1 : 0, at);
     at = out.writeUInt32LE(ids[i]!.length, at);
-    at = out.writeUInt32LE(e.envelope.length, at);
+    at = out.writeUInt32LE(seconds[i]!.length, at);
     at += ids[i]!.copy(out, at);
-    at += e.envelope.copy(out, at);
-    at += e.leafHash.copy(out, at);
+    at += seconds[i]!.copy(out, at);
+    if (!isDropped(item)) at += item.leafHash.copy(out, at);
   });
   return out.buffer as ArrayBuffer;
 }
 
-/** The inverse of packEvents; the envelopes and hashes are views into `packed`, not copies. */
-export function unpackEvents(packed: ArrayBuffer, receivedAt: string): PreparedEvent[] {
+/** The inverse of packItems; envelopes and hashes are views into `packed`, not copies. */
+export function unpackItems(packed: ArrayBuffer, receivedAt: string): PreparedItem[] {
   const data = Buffer.from(packed);
   const count = data.readUInt32LE(0);
-  const events: PreparedEvent[] = new Array(count);
+  const items: PreparedItem[] = new Array(count);
   let at = 4;
   for (let i = 0; i < count; i++) {
-    const idLength = data.readUInt32LE(at);
-    const envelopeLength = data.readUInt32LE(at + 4);
-    at += 8;
+    const dropped = data.readUInt8(at) === 1;
+    const idLength = data.readUInt32LE(at + 1);
+    const secondLength = data.readUInt32LE(at + 5);
+    at += 9;
     const eventId = data.toString('utf8', at, at + idLength);
     at += idLength;
-    const envelope = data.subarray(at, at + envelopeLength);
-    at += envelopeLength;
-    events[i] = { eventId, envelope, leafHash: data.subarray(at, at + HASH_SIZE), receivedAt };
+    if (dropped) {
+      items[i] = { eventId, dropped: data.toString('utf8', at, at + secondLength) };
+      at += secondLength;
+      continue;
+    }
+    const envelope = data.subarray(at, at + secondLength);
+    at += secondLength;
+    items[i] = { eventId, envelope, leafHash: data.subarray(at, at + HASH_SIZE), receivedAt };
     at += HASH_SIZE;
   }
-  return events;
+  return items;
 }

@@ -3,6 +3,7 @@
  * lives once, above the engines). The engines name their columns alike so that one mapping
  * serves both; only the SQL that produces the rows differs.
  */
+import type { KeyType } from '../core/key-types.ts';
 import type { Role } from '../core/roles.ts';
 import type { CheckpointRecord, KeyRecord, ProjectRecord, SettingRecord } from './store.ts';
 
@@ -25,6 +26,8 @@ export interface KeyRow {
   created_at: string;
   last_used_at: string | null;
   secret_hash: string;
+  type: string;
+  digest_ha1_sealed: string | null;
 }
 
 export interface CheckpointRow {
@@ -55,6 +58,8 @@ export function keyFromRow(row: KeyRow): KeyRecord {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     secretHash: row.secret_hash,
+    ...(row.type !== 'native' ? { type: row.type as KeyType } : {}),
+    ...(row.digest_ha1_sealed !== null ? { digestHa1Sealed: row.digest_ha1_sealed } : {}),
   };
 }
 

@@ -11,6 +11,7 @@
  * rejects with anything other than the errors named here leaves the store unchanged unless its
  * JSDoc says "may have been applied".
  */
+import type { KeyType } from '../core/key-types.ts';
 import type { Role } from '../core/roles.ts';
 
 /** A project row (spec/api.md "Projects and keys"). */
@@ -37,6 +38,18 @@ export interface KeyRecord {
   lastUsedAt: string | null;
   /** Lowercase hex SHA-256 of the whole key string. */
   secretHash: string;
+  /**
+   * How else the key may authenticate (core/key-types.ts). Absent means `native`; engines MUST
+   * store and return any other value, and MUST NOT add the field to a native key's record.
+   */
+  type?: KeyType;
+  /**
+   * For `atlas` keys only: the HTTP Digest HA1, `MD5(id ":" "MMS Public API" ":" key)`, sealed
+   * by `SecretBox` (purpose `digest-ha1:<id>`). HA1 is password-equivalent for Digest, so it is
+   * never stored in clear. Engines store the string as given and return it unchanged; absent
+   * when the key has none.
+   */
+  digestHa1Sealed?: string;
 }
 
 /** One stored log entry: its index and the exact envelope bytes that were hashed. */
@@ -87,6 +100,18 @@ export interface SettingRecord<T = unknown> {
   value: T;
   /** 1 for the first write, +1 on every write (the ETag of dialects that have one). */
   version: number;
+  updatedAt: string;
+}
+
+/**
+ * A forwarder's durable position in one project's log: every entry below `nextIndex` has been
+ * delivered to the destination (src/forward/). Kept apart from settings because it changes after
+ * every delivered batch and needs no history.
+ */
+export interface CursorRecord {
+  projectId: string;
+  destinationId: string;
+  nextIndex: number;
   updatedAt: string;
 }
 
@@ -252,6 +277,12 @@ export interface Store {
    * with no cache, so that a key revoked by any node fails on its very next request.
    */
   findKeyBySecretHash(secretHash: string): Promise<KeyRecord | undefined>;
+  /**
+   * The live (not revoked) key with this id, whatever its project. Like `findKeyBySecretHash`,
+   * MUST read committed state with no cache (Digest and access-token checks rely on it to stop
+   * a revoked key at once). Concurrent: yes.
+   */
+  findKeyById(keyId: string): Promise<KeyRecord | undefined>;
   /** Live keys of a project (null: ORG_OWNER keys), in creation order. */
   listKeys(projectId: string | null): Promise<KeyRecord[]>;
   /** Revokes a live key; durable on return. Resolves false when no such live key exists. */
@@ -367,4 +398,25 @@ export interface Store {
   putSetting<T>(projectId: string, name: string, value: T, options?: { ifVersion?: number; at?: string }): Promise<SettingRecord<T>>;
   /** Every version of a setting, oldest first. */
   settingHistory<T>(projectId: string, name: string): Promise<Array<SettingRecord<T>>>;
+  /**
+   * The latest version of every setting of the project whose name starts with `namePrefix`
+   * (a plain prefix: no pattern characters), ordered by name. Concurrent: yes.
+   */
+  listSettings<T>(projectId: string, namePrefix: string): Promise<Array<SettingRecord<T>>>;
+
+  // --- forwarding cursors --------------------------------------------------------------------
+
+  /**
+   * The cursor of one destination of a project, if one was ever set. Reflects every `setCursor`
+   * that has resolved. Concurrent: yes.
+   */
+  getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined>;
+  /**
+   * Sets a destination's cursor (insert or replace, last writer wins; it may move backwards, which
+   * replays). Atomic, and durable on return: a crash after it resolves MUST NOT bring back an
+   * older value, since the forwarder's at-least-once window is the batch after the stored cursor.
+   * MUST NOT be called concurrently for the same (project, destination): one forwarder owns a
+   * destination. Raises nothing for an unknown destination id (destinations live in settings).
+   */
+  setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void>;
 }

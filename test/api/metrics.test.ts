@@ -44,6 +44,11 @@ describe('metrics', () => {
     assert.equal((await vt.call(p.writer, 'POST', events, invalid, { 'content-type': 'application/json' })).statusCode, 400);
     const conflict = JSON.stringify([{ eventId: 'e' }, { eventId: 'a', changed: true }]);
     assert.equal((await vt.call(p.writer, 'POST', events, conflict, { 'content-type': 'application/json' })).statusCode, 409);
+    // A destination that delivers nothing yet (disabled, from the log's beginning): it lags by
+    // the whole log and is not up.
+    const hook = await vt.call(p.owner, 'POST', `/v1/projects/${p.id}/destinations`, { kind: 'webhook', url: 'http://127.0.0.1:9/x', secret: 'webhook-secret-0123456789', enabled: false, startFrom: 'beginning' });
+    assert.equal(hook.statusCode, 201, hook.body);
+    const destination = hook.json<{ id: string }>().id;
     assert.equal((await vt.call(p.writer, 'POST', `${events}?wait=checkpoint`, bodies[2], { 'content-type': 'application/json' })).statusCode, 201);
     assert.equal((await vt.call(undefined, 'GET', '/no/such/route')).statusCode, 404);
 
@@ -74,6 +79,9 @@ describe('metrics', () => {
       entries += size;
       assert.equal(value(samples, 'veritrail_log_tree_size', { project: project.id }), size, project.name);
     }
+    assert.equal(value(samples, 'veritrail_forward_lag_events', { project: p.id, destination }), await vt.node.store.treeSize(p.id));
+    assert.equal(value(samples, 'veritrail_forward_up', { project: p.id, destination }), 0);
+    assert.ok(value(samples, 'veritrail_forward_lag_seconds', { project: p.id, destination })! > 0);
     assert.equal(value(samples, 'veritrail_commit_batch_events_sum'), entries);
     const commits = value(samples, 'veritrail_commit_batch_events_count')!;
     assert.ok(commits >= 1 && commits <= entries);

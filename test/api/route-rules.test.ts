@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../helpers/app.ts';
-import { isReadMethod, routeRuleProblems } from '../../src/api/self-audit/route-rules.ts';
+import { isReadMethod, OPERATION_NAME, routeRuleProblems } from '../../src/api/self-audit/route-rules.ts';
 
 /**
  * Routes that change state without a self-audit record because they append the caller's own
@@ -22,7 +22,7 @@ describe('route contract', () => {
     assert.deepEqual(routeRuleProblems(routes), []);
     for (const route of routes) {
       const name = `${route.method} ${route.url}`;
-      assert.match(route.config?.operation ?? '', /^[A-Z][A-Za-z0-9]+$/, name);
+      assert.match(route.config?.operation ?? '', OPERATION_NAME, name);
       if (!isReadMethod(route.method) && route.config?.access !== 'public') {
         assert.ok(['change', 'export', 'read', 'ingest'].includes(route.config?.audit ?? ''), `${name} declares config.audit`);
       }

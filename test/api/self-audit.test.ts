@@ -3,6 +3,7 @@
  * exactly one CloudTrail-style record (spec/cloudtrail.md §4), in the right log, with no secret
  * anywhere; and a call whose record cannot be committed is not acknowledged.
  */
+import { serviceAccount } from '../helpers/atlas.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
@@ -115,6 +116,30 @@ interface Setup {
   vt: Built;
   project: { id: string; owner: string };
   keyId: string;
+  /** Secrets a row's call creates or shows (client secrets, tokens), checked absent from every log. */
+  secrets: string[];
+  /** Two webhook destinations of the project: one to read and change, one to delete. */
+  destinations: { kept: string; doomed: string };
+}
+
+/** A webhook's HMAC secret: write-only, and never in any log. */
+const WEBHOOK_SECRET = 'webhook-hmac-secret-0123456789';
+
+/** An OAuth exchange with a new service account of the project, as an Atlas client makes it. */
+async function oauth(s: Setup, headers: Record<string, string>, path: '/api/oauth/token' | '/api/oauth/revoke'): Promise<LightMyRequestResponse> {
+  const account = await serviceAccount(s.vt, s.project.id);
+  s.secrets.push(account.clientSecret);
+  let payload = 'grant_type=client_credentials';
+  if (path === '/api/oauth/revoke') {
+    // A token issued directly, so that the revocation is the call's only record.
+    const { accessToken } = s.vt.node.accessTokens.issue((await s.vt.node.store.findKeyById(account.keyId))!);
+    s.secrets.push(accessToken);
+    payload = `token=${accessToken}&token_type_hint=access_token`;
+  }
+  const basic = Buffer.from(`${account.clientId}:${account.clientSecret}`).toString('base64');
+  const response = await s.vt.app.inject({ method: 'POST', url: path, headers: { ...headers, authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' }, payload });
+  if (path === '/api/oauth/token' && response.statusCode === 200) s.secrets.push(response.json<{ access_token: string }>().access_token);
+  return response;
 }
 /** An event every setup ingests first, for the calls that read one. */
 const AUDITED_EVENT = 'audited-event-1';
@@ -133,6 +158,28 @@ const MANAGEMENT_CALLS: Record<string, Row> = {
   ExportEvents: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/export`, undefined, h) },
   SearchEvents: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/events?limit=5`, undefined, h) },
   GetEvent: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/events/${AUDITED_EVENT}`, undefined, h) },
+  GetAuditConfig: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/audit-config`, undefined, h) },
+  UpdateAuditConfig: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', `/v1/projects/${s.project.id}/audit-config`, { enabled: true }, h) },
+  ListAuditConfigVersions: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/audit-config/history`, undefined, h) },
+  CreateAccessToken: { log: 'project', readOnly: false, call: (s, h) => oauth(s, h, '/api/oauth/token') },
+  RevokeAccessToken: { log: 'project', readOnly: false, call: (s, h) => oauth(s, h, '/api/oauth/revoke') },
+  ListDestinations: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/destinations`, undefined, h) },
+  CreateDestination: {
+    log: 'project',
+    readOnly: false,
+    call: (s, h) => s.vt.call(s.project.owner, 'POST', `/v1/projects/${s.project.id}/destinations`, { kind: 'webhook', url: 'http://127.0.0.1:9/a', secret: WEBHOOK_SECRET, enabled: false }, h),
+  },
+  GetDestination: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/destinations/${s.destinations.kept}`, undefined, h) },
+  UpdateDestination: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', `/v1/projects/${s.project.id}/destinations/${s.destinations.kept}`, { name: 'renamed' }, h) },
+  GetDestinationStatus: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', `/v1/projects/${s.project.id}/destinations/${s.destinations.kept}/status`, undefined, h) },
+  DeleteDestination: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'DELETE', `/v1/projects/${s.project.id}/destinations/${s.destinations.doomed}`, undefined, h) },
+  // Qumulo (spec/qumulo.md): a project key is accepted as the cluster's bearer token.
+  audit_get_cloudwatch_config: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/cloudwatch/config', undefined, h) },
+  audit_modify_cloudwatch_config: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', '/v1/audit/cloudwatch/config', { enabled: false }, h) },
+  audit_get_cloudwatch_status: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/cloudwatch/status', undefined, h) },
+  audit_get_syslog_config: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/syslog/config', undefined, h) },
+  audit_modify_syslog_config: { log: 'project', readOnly: false, call: (s, h) => s.vt.call(s.project.owner, 'PATCH', '/v1/audit/syslog/config', { enabled: false }, h) },
+  audit_get_syslog_status: { log: 'project', readOnly: true, call: (s, h) => s.vt.call(s.project.owner, 'GET', '/v1/audit/syslog/status', undefined, h) },
 };
 
 describe('self-audit', () => {
@@ -151,7 +198,12 @@ describe('self-audit', () => {
     const { record: keyRecord, secret } = newApiKey('PROJECT_READ_ONLY', p.id, 'to delete', Date.now());
     await vt.node.store.createKey(keyRecord);
     assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventId: AUDITED_EVENT, eventName: 'Seen' })).statusCode, 201);
-    const setup: Setup = { vt, project: p, keyId: keyRecord.id };
+    const destination = async () => {
+      const created = await vt.call(p.owner, 'POST', `/v1/projects/${p.id}/destinations`, { kind: 'webhook', url: 'http://127.0.0.1:9/b', secret: WEBHOOK_SECRET, enabled: false });
+      assert.equal(created.statusCode, 201, created.body);
+      return created.json<{ id: string }>().id;
+    };
+    const setup: Setup = { vt, project: p, keyId: keyRecord.id, secrets: [WEBHOOK_SECRET], destinations: { kept: await destination(), doomed: await destination() } };
     const shown: string[] = [secret, vt.orgKey, p.owner];
     for (const [operation, row] of Object.entries(MANAGEMENT_CALLS)) {
       const requestId = `req-${operation}`;
@@ -172,7 +224,7 @@ describe('self-audit', () => {
       if (operation === 'DeleteKey') assert.deepEqual(record.requestParameters, { projectId: p.id, keyId: keyRecord.id });
     }
     const text = await everyLogText(vt);
-    for (const key of shown) assert.ok(!text.includes(key), 'no key, new or used, reaches any log');
+    for (const key of [...shown, ...setup.secrets]) assert.ok(!text.includes(key), 'no key, secret or token, new or used, reaches any log');
     assert.doesNotMatch(text, ANY_KEY);
   });
 
@@ -180,7 +232,7 @@ describe('self-audit', () => {
     const vt = await build(t);
     const p = await vt.project();
     for (const operation of ['ListProjects', 'GetProject', 'ListKeys']) {
-      await noRecord(vt, () => MANAGEMENT_CALLS[operation]!.call({ vt, project: p, keyId: 'none' }, {}));
+      await noRecord(vt, () => MANAGEMENT_CALLS[operation]!.call({ vt, project: p, keyId: 'none', secrets: [], destinations: { kept: 'none', doomed: 'none' } }, {}));
     }
     const ingested = await noRecord(vt, () => vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventName: 'Login' }));
     assert.equal(ingested.statusCode, 201);

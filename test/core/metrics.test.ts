@@ -11,7 +11,7 @@ describe('metric table', () => {
       assert.match(row.name, /^veritrail_[a-z_]+$/, key);
       assert.equal(row.name.endsWith('_total'), row.kind === 'counter', `${row.name}: counters, and only counters, end in _total`);
       assert.ok(row.help.length > 20, `${row.name} explains itself`);
-      for (const label of 'labels' in row ? row.labels : []) assert.ok(['outcome', 'project', 'method', 'route', 'status'].includes(label), `${row.name}: label ${label} is bounded`);
+      for (const label of 'labels' in row ? row.labels : []) assert.ok(['outcome', 'project', 'destination', 'method', 'route', 'status'].includes(label), `${row.name}: label ${label} is bounded`);
     }
   });
 

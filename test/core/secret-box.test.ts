@@ -17,4 +17,13 @@ describe('secret box', () => {
     assert.throws(() => box.open(parts.join('.'), 'destination:aws-secret'));
     assert.throws(() => new SecretBox(randomBytes(16)));
   });
+
+  it('derives one key per purpose, the same on every node that shares the secret', () => {
+    const secret = randomBytes(32);
+    const a = new SecretBox(secret);
+    assert.deepEqual(a.deriveKey('digest nonces'), new SecretBox(Buffer.from(secret)).deriveKey('digest nonces'));
+    assert.notDeepEqual(a.deriveKey('digest nonces'), a.deriveKey('oauth access tokens'));
+    assert.notDeepEqual(a.deriveKey('digest nonces'), new SecretBox(randomBytes(32)).deriveKey('digest nonces'));
+    assert.equal(a.deriveKey('x').length, 32);
+  });
 });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { ENGINES, initStore, testProject, type EngineName } from '../helpers/stores.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import { Sequencer, type Receipt } from '../../src/log/sequencer.ts';
-import { prepareEvents } from '../../src/log/prepare.ts';
+import { isDropped, prepareEvents, type PreparedEvent } from '../../src/log/prepare.ts';
 import { TreeReader } from '../../src/log/tree-reader.ts';
 import { TreeEdge } from '../../src/log/tree-edge.ts';
 import { leafHash } from '../../src/log/hashing.ts';
@@ -46,7 +46,9 @@ for (const engine of ENGINES.filter((e) => SHARED[e] === true)) {
       const client = async (sequencer: Sequencer, order: string[]) => {
         for (let i = 0; i < order.length; i += 3) {
           const events = order.slice(i, i + 3).map((eventId) => ({ eventId, same: 'content' }));
-          const prepared = prepareEvents(project.id, events, new Date().toISOString()).events;
+          const outcome = prepareEvents(project.id, events, new Date().toISOString(), { maxEvents: 100, maxEventBytes: 1 << 20 });
+          assert.ok(outcome.ok);
+          const prepared = outcome.items.filter((item): item is PreparedEvent => !isDropped(item));
           for (;;) {
             try {
               for (const receipt of await sequencer.submit(project.id, prepared)) receipts.set(receipt.eventId, [...(receipts.get(receipt.eventId) ?? []), receipt]);

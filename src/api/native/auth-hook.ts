@@ -5,9 +5,8 @@
  * project) -> 404 (no such project) -> 403 (role).
  */
 import type { FastifyRequest } from 'fastify';
-import { requirePermission, requireProjectScope } from '../../auth/principal.ts';
-import { VT_ERR_FORBIDDEN_ROLE, VT_ERR_PROJECT_ID_MALFORMED, VT_ERR_PROJECT_NOT_FOUND } from '../../core/errors.ts';
-import { isProjectId } from '../../core/ids.ts';
+import { requirePermission } from '../../auth/principal.ts';
+import { resolveProject } from '../project-access.ts';
 
 export async function nativeAuthHook(request: FastifyRequest): Promise<void> {
   const access = request.routeOptions.config.access;
@@ -24,14 +23,6 @@ export async function nativeAuthHook(request: FastifyRequest): Promise<void> {
   }
   request.principal = principal;
   const projectId = (request.params as { projectId?: string } | undefined)?.projectId;
-  if (projectId !== undefined) {
-    if (!isProjectId(projectId)) throw new VT_ERR_PROJECT_ID_MALFORMED(JSON.stringify(projectId));
-    requireProjectScope(principal, projectId);
-    const project = await node.project(projectId);
-    if (!project) throw new VT_ERR_PROJECT_NOT_FOUND(projectId);
-    // The system project holds organisation-wide self-audit records: ORG_OWNER only.
-    if (project.system && principal.role !== 'ORG_OWNER') throw new VT_ERR_FORBIDDEN_ROLE(principal.role, 'ORG_OWNER');
-    request.project = project;
-  }
+  if (projectId !== undefined) request.project = await resolveProject(node, principal, projectId);
   requirePermission(principal, access);
 }

@@ -1,7 +1,7 @@
 /** The native error body of spec/api.md: `{"error", "message", "details"?}`. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { nativeCodeFor, type VeritrailError } from '../../core/errors.ts';
-import { toVeritrailError } from '../errors.ts';
+import { failureOf } from '../errors.ts';
 
 export function nativeErrorBody(error: VeritrailError): { error: string; message: string; details?: unknown } {
   return {
@@ -13,12 +13,7 @@ export function nativeErrorBody(error: VeritrailError): { error: string; message
 
 /** The error handler of the native API (and the app's default for unmatched routes). */
 export function nativeErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const mapped = toVeritrailError(error, request);
-  request.failure = { code: mapped.code, message: mapped.message };
-  // A refusal is logged by its code only: its message may quote the request (a body the JSON
-  // parser could not read, a malformed id), and the log never holds what clients send.
-  if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
-  else request.log.info({ code: mapped.code }, 'request refused');
+  const mapped = failureOf(error, request);
   void reply
     .code(mapped.statusCode)
     .headers(mapped.headers ?? {})

@@ -3,9 +3,11 @@
  * parsers, auth hook and error format stay inside this scope.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { auditConfigRoutes } from './audit-config.ts';
 import { nativeAuthHook } from './auth-hook.ts';
 import { registerBodyParsers } from './body-parsers.ts';
 import { nativeErrorHandler } from './errors.ts';
+import { destinationRoutes } from './destinations.ts';
 import { exportRoutes } from './export.ts';
 import { ingestRoutes } from './ingest.ts';
 import { keyRoutes } from './keys.ts';
@@ -23,4 +25,6 @@ export const nativeApi: FastifyPluginAsync = async (app) => {
   await app.register(logRoutes);
   await app.register(searchRoutes);
   await app.register(exportRoutes);
+  await app.register(auditConfigRoutes);
+  await app.register(destinationRoutes);
 };

@@ -1,9 +1,10 @@
 /**
- * Ingest (spec/api.md "Ingest"): one object, a JSON array, or NDJSON. 201 once durably
- * sequenced; 200 for a single event whose id and content are already in the log.
+ * Ingest (spec/api.md "Ingest"): one object, a JSON array, or NDJSON. 201 once something was
+ * durably sequenced; 200 when nothing was (every event a duplicate, or dropped by the project's
+ * audit configuration).
  *
- * This route reads its body raw: the appender parses it (in a worker thread when it is large),
- * so the main thread never parses a batch it is about to hand off anyway.
+ * This route reads its body raw: the preparer parses it (in a worker thread when it is large,
+ * applying the audit policy there), so the main thread never parses a batch it hands off anyway.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -13,9 +14,11 @@ import { VT_ERR_STORE_BUSY, VT_ERR_VALIDATION } from '../../core/errors.ts';
 import { ByteBudget } from '../../log/byte-budget.ts';
 import type { AppendReceipt } from '../../log/appender.ts';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_INGEST_INFLIGHT_BYTES } from '../node-config.ts';
-import { ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
+import type { DroppedReceipt } from '../node.ts';
+import { DroppedReceipt as DroppedReceiptSchema, ErrorBody, IngestBody, IngestQuery, ProjectParams, Receipt } from './schemas.ts';
 
-export function receiptView(receipt: AppendReceipt) {
+export function receiptView(receipt: AppendReceipt | DroppedReceipt) {
+  if ('recorded' in receipt) return receipt;
   return {
     eventId: receipt.eventId,
     index: receipt.index,
@@ -73,7 +76,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         params: ProjectParams,
         querystring: IngestQuery,
         body: IngestBody,
-        response: { 200: Receipt, 201: Type.Union([Receipt, Type.Array(Receipt)]), 400: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        response: {
+          200: Type.Union([Receipt, DroppedReceiptSchema, Type.Array(Type.Union([Receipt, DroppedReceiptSchema]))]),
+          201: Type.Union([Receipt, Type.Array(Type.Union([Receipt, DroppedReceiptSchema]))]),
+          400: ErrorBody,
+          409: ErrorBody,
+          413: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
@@ -82,10 +91,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (query.wait !== undefined && query.wait !== 'checkpoint') throw new VT_ERR_VALIDATION('wait may only be "checkpoint"');
       const kind = String(request.headers['content-type']).toLowerCase().startsWith(NDJSON) ? 'ndjson' : 'json';
       const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-      const { single, events } = await node.appender.prepareBody(projectId, body, kind, isoTime(node.clock.now()));
-      const receipts = await node.ingest(projectId, events, { waitForCheckpoint: query.wait === 'checkpoint' });
-      if (single) return reply.code(receipts[0]!.duplicate ? 200 : 201).send(receiptView(receipts[0]!));
-      return reply.code(201).send(receipts.map(receiptView));
+      const { single, items } = await node.preparer.prepareBody(projectId, body, kind, isoTime(node.clock.now()));
+      const receipts = await node.ingest(projectId, items, { waitForCheckpoint: query.wait === 'checkpoint' });
+      // 201 when something was appended; 200 when nothing was (a duplicate, or dropped by the
+      // project's audit configuration).
+      const created = receipts.some((r) => !('recorded' in r) && !r.duplicate);
+      if (single) return reply.code(created ? 201 : 200).send(receiptView(receipts[0]!));
+      return reply.code(created ? 201 : 200).send(receipts.map(receiptView));
     },
   );
 };

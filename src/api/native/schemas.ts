@@ -3,7 +3,9 @@
  * serialise responses and feed the OpenAPI document, so the three cannot disagree.
  */
 import { Type, type Static } from 'typebox';
+import { KEY_TYPES } from '../../core/key-types.ts';
 import { PROJECT_ROLES } from '../../core/roles.ts';
+import { DROP_REASONS } from '../../policy/audit-policy.ts';
 
 export const ErrorBody = Type.Object(
   {
@@ -31,7 +33,15 @@ export const ProjectList = Type.Object({ results: Type.Array(Project), totalCoun
 export const ProjectRole = Type.Union(PROJECT_ROLES.map((role) => Type.Literal(role)));
 
 export const CreateKeyBody = Type.Object(
-  { role: ProjectRole, description: Type.Optional(Type.String({ maxLength: 500 })) },
+  {
+    role: ProjectRole,
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    type: Type.Optional(
+      Type.Union([Type.Literal(KEY_TYPES[0]), Type.Literal(KEY_TYPES[1]), Type.Literal(KEY_TYPES[2])], {
+        description: 'native (default): Bearer only; atlas: also an Atlas API key pair for HTTP Digest; service-account: also OAuth client credentials.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type CreateKeyBody = Static<typeof CreateKeyBody>;
@@ -43,9 +53,22 @@ const KeyFields = {
   createdAt: Type.String({ format: 'date-time' }),
 };
 
-export const CreatedKey = Type.Object({ ...KeyFields, key: Type.String({ description: 'The key itself; shown in this response only.' }) });
+/** What other schemes call a key; present on `atlas` and `service-account` keys only. */
+const KeyIdentityFields = {
+  type: Type.Optional(Type.String({ description: 'atlas or service-account; absent for native keys.' })),
+  publicKey: Type.Optional(Type.String({ description: 'atlas keys: the Digest username (the key id).' })),
+  clientId: Type.Optional(Type.String({ description: 'service accounts: the OAuth client id, mdb_sa_id_<key id>.' })),
+};
+
+export const CreatedKey = Type.Object({
+  ...KeyFields,
+  key: Type.String({ description: 'The key itself; shown in this response only.' }),
+  ...KeyIdentityFields,
+  privateKey: Type.Optional(Type.String({ description: 'atlas keys: the Digest password (the key itself); shown in this response only.' })),
+  clientSecret: Type.Optional(Type.String({ description: 'service accounts: the OAuth client secret (the key itself); shown in this response only.' })),
+});
 export const KeyList = Type.Object({
-  results: Type.Array(Type.Object({ ...KeyFields, lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) })),
+  results: Type.Array(Type.Object({ ...KeyFields, lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), ...KeyIdentityFields })),
 });
 export const KeyParams = Type.Object({ projectId: Type.String(), keyId: Type.String() });
 
@@ -56,6 +79,13 @@ export const Receipt = Type.Object({
   receivedAt: Type.String({ format: 'date-time' }),
   checkpoint: Type.Optional(Type.String({ description: 'With ?wait=checkpoint: the signed checkpoint covering the event.' })),
   inclusionProof: Type.Optional(Type.Array(Type.String(), { description: 'With ?wait=checkpoint: base64 proof hashes.' })),
+});
+export const DroppedReceipt = Type.Object({
+  eventId: Type.String(),
+  recorded: Type.Literal(false),
+  reason: Type.Union([Type.Literal(DROP_REASONS.disabled), Type.Literal(DROP_REASONS.authorizationSuccess), Type.Literal(DROP_REASONS.filter)], {
+    description: "Why the project's audit configuration did not record the event.",
+  }),
 });
 export const IngestQuery = Type.Object({ wait: Type.Optional(Type.Literal('checkpoint')) });
 export const IngestBody = Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Object({}, { additionalProperties: true }))], {
@@ -134,4 +164,83 @@ export const EventWithProof = Type.Object({
       checkpoint: Type.String({ description: 'the signed checkpoint (C2SP note text) of treeSize' }),
     }),
   ),
+});
+
+export const AuditConfigView = Type.Object(
+  {
+    enabled: Type.Boolean({ description: 'False: no event of the project is recorded.' }),
+    auditFilter: Type.Optional(Type.String({ description: 'A MongoDB query document (JSON or shell syntax) events must match to be recorded.' })),
+    auditAuthorizationSuccess: Type.Boolean({ description: 'False: successful authCheck events are dropped whatever the filter says.' }),
+    configurationType: Type.Union([Type.Literal('NONE'), Type.Literal('FILTER_BUILDER'), Type.Literal('FILTER_JSON')], {
+      description: 'NONE: never configured, and every event is recorded. Read-only.',
+    }),
+    version: Type.Integer({ description: 'The configuration version; 0 when never configured.' }),
+    updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    changedBy: Type.Optional(Type.String({ description: 'The id of the key that made this version.' })),
+    via: Type.Optional(Type.String({ description: 'The API the change came through: native, atlas-v2, atlas-v1.0.' })),
+    warning: Type.Optional(Type.String({ description: 'Set when the filter uses an operator Veritrail does not evaluate and so matches nothing.' })),
+  },
+  { $id: 'AuditConfig' },
+);
+export const AuditConfigPatchBody = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    auditFilter: Type.Optional(Type.Union([Type.String({ maxLength: 64 * 1024 }), Type.Null()], { description: 'null or "" removes the filter.' })),
+    auditAuthorizationSuccess: Type.Optional(Type.Boolean()),
+    configurationType: Type.Optional(Type.String({ description: 'Read-only; accepted and ignored, so a GET body can be sent back.' })),
+  },
+  { additionalProperties: false },
+);
+export const AuditConfigHistory = Type.Object({ results: Type.Array(AuditConfigView) });
+
+// --- destinations (src/forward/) ------------------------------------------------------------
+
+const DestinationKindSchema = Type.Union([Type.Literal('cloudwatch'), Type.Literal('syslog'), Type.Literal('webhook')]);
+/** Every settable field; which apply depends on the kind (checked by forward/destination-input.ts). */
+const destinationFields = {
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  enabled: Type.Optional(Type.Boolean()),
+  region: Type.Optional(Type.String({ description: 'cloudwatch: AWS region, e.g. us-west-2' })),
+  logGroupName: Type.Optional(Type.String({ description: 'cloudwatch: the log group' })),
+  logStreamName: Type.Optional(Type.String({ description: 'cloudwatch: default veritrail-<projectId>' })),
+  createLogGroup: Type.Optional(Type.Boolean({ description: 'cloudwatch: create the group when missing (default false)' })),
+  format: Type.Optional(Type.String({ description: 'cloudwatch: json | qumulo-json; syslog: json | csv | qumulo-json' })),
+  endpoint: Type.Optional(Type.String({ description: 'cloudwatch: endpoint override URL' })),
+  accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+  secretAccessKey: Type.Optional(Type.String({ description: 'cloudwatch: write-only; stored sealed, read back as "<set>"' })),
+  host: Type.Optional(Type.String({ description: 'syslog: IP address or host name' })),
+  port: Type.Optional(Type.Integer({ description: 'syslog: 1-65535 (default 514, 6514 for tls)' })),
+  transport: Type.Optional(Type.Union([Type.Literal('tcp'), Type.Literal('tls'), Type.Literal('udp')])),
+  appName: Type.Optional(Type.String({ description: 'syslog: RFC 5424 APP-NAME (default veritrail)' })),
+  tlsCa: Type.Optional(Type.String({ description: 'syslog tls: PEM CA certificates to trust' })),
+  tlsRejectUnauthorized: Type.Optional(Type.Boolean()),
+  localEnabled: Type.Optional(Type.Boolean()),
+  url: Type.Optional(Type.String({ description: 'webhook: http or https URL' })),
+  secret: Type.Optional(Type.String({ description: 'webhook: HMAC-SHA256 key, write-only, 16+ characters' })),
+};
+export const CreateDestinationBody = Type.Object(
+  { kind: DestinationKindSchema, startFrom: Type.Optional(Type.Union([Type.Literal('now'), Type.Literal('beginning')])), ...destinationFields },
+  { additionalProperties: false },
+);
+export const PatchDestinationBody = Type.Object({ ...destinationFields, startFrom: Type.Optional(Type.String()) }, { additionalProperties: false });
+export const DestinationParams = Type.Object({ projectId: Type.String(), destinationId: Type.String() });
+export const DestinationView = Type.Object(
+  { id: Type.String(), kind: DestinationKindSchema, version: Type.Integer(), updatedAt: Type.Union([Type.String(), Type.Null()]), ...destinationFields, startFrom: Type.String() },
+  { additionalProperties: false },
+);
+export const DestinationList = Type.Object({ results: Type.Array(DestinationView) });
+const DestinationErrorView = Type.Object({ message: Type.String(), details: Type.String(), at: Type.String() });
+export const DestinationStatusView = Type.Object({
+  id: Type.String(),
+  kind: DestinationKindSchema,
+  enabled: Type.Boolean(),
+  state: Type.Union([Type.Literal('disabled'), Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('error')]),
+  lastError: Type.Union([DestinationErrorView, Type.Null()]),
+  lastDeliveredIndex: Type.Union([Type.Integer(), Type.Null()]),
+  nextIndex: Type.Integer(),
+  treeSize: Type.Integer(),
+  lagEvents: Type.Integer(),
+  lagSeconds: Type.Number(),
+  lastDeliveryAt: Type.Union([Type.String(), Type.Null()]),
+  notes: Type.Record(Type.String(), Type.Number()),
 });

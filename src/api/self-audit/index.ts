@@ -45,6 +45,12 @@ declare module 'fastify' {
     failure?: { code: string; message: string };
     /** Set by an authenticator that was given credentials and refused them. */
     authFailed?: boolean;
+    /**
+     * Set by an authenticator that answered with a challenge a request that carried no usable
+     * credentials yet (HTTP Digest's first round trip, a stale nonce): a step of the protocol,
+     * not a call, so nothing is recorded.
+     */
+    authChallenge?: boolean;
     /** Set once the call's record is written, so an error reply does not write a second. */
     selfAudited?: boolean;
   }
@@ -54,6 +60,7 @@ export const selfAuditPlugin = fp<{ node: VeritrailNode }>(
   async (app, { node }) => {
     app.decorateRequest('failure', undefined);
     app.decorateRequest('authFailed', false);
+    app.decorateRequest('authChallenge', false);
     app.decorateRequest('selfAudited', false);
 
     // The route contract is checked once every route exists; a violation stops the start.
@@ -63,7 +70,7 @@ export const selfAuditPlugin = fp<{ node: VeritrailNode }>(
     });
 
     app.addHook('onSend', async (request, reply, payload) => {
-      if (request.selfAudited || request.failure?.code === 'VT_ERR_RATE_LIMITED') return payload;
+      if (request.selfAudited || request.failure?.code === 'VT_ERR_RATE_LIMITED' || (request.authChallenge && !request.authFailed)) return payload;
       const config = request.routeOptions.config;
       const recorded = config.audit === 'change' || config.audit === 'export' || (config.audit === 'read' && node.config.auditReads === true);
       if (!request.authFailed && !recorded) return payload;

@@ -63,6 +63,27 @@ export const SQLITE_MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // Atlas-style keys (issue 6): how a key may authenticate besides Bearer, and the sealed
+    // HTTP Digest HA1 of `atlas` keys (store.ts KeyRecord).
+    version: 2,
+    name: 'key-types',
+    statements: [`ALTER TABLE keys ADD COLUMN type TEXT NOT NULL DEFAULT 'native'`, `ALTER TABLE keys ADD COLUMN digest_ha1_sealed TEXT`],
+  },
+  {
+    version: 3,
+    name: 'forwarding cursors',
+    statements: [
+      // One row per destination: the next log index to deliver (src/forward/).
+      `CREATE TABLE forward_cursors (
+         project_pk INTEGER NOT NULL,
+         destination_id TEXT NOT NULL,
+         next_index INTEGER NOT NULL,
+         updated_at TEXT NOT NULL,
+         PRIMARY KEY (project_pk, destination_id)
+       )`,
+    ],
+  },
 ];
 
 /**

@@ -31,6 +31,7 @@ import {
   TreeSizeMismatchError,
   VersionMismatchError,
   type CheckpointRecord,
+  type CursorRecord,
   type KeyRecord,
   type LogAppend,
   type LogLock,
@@ -151,9 +152,12 @@ export class SqliteStore implements Store {
       entries: db.prepare<[number, number], { key: number; envelope: Buffer }>('SELECT key, envelope FROM entries WHERE key >= ? AND key < ? ORDER BY key'),
       putTile: db.prepare('INSERT INTO tiles (project_pk, level, idx, hashes) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET hashes = excluded.hashes'),
       tile: db.prepare<[number, number, number], { hashes: Buffer }>('SELECT hashes FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
-      insertKey: db.prepare('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertKey: db.prepare('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash, type, digest_ha1_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       keyByHash: db.prepare<[string], KeyRow>(
         `SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.secret_hash = ? AND k.revoked_at IS NULL`,
+      ),
+      keyById: db.prepare<[string], KeyRow>(
+        `SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.id = ? AND k.revoked_at IS NULL`,
       ),
       keysOfProject: db.prepare<[number], KeyRow>(
         `SELECT k.*, p.id AS project_id FROM keys k JOIN projects p ON p.pk = k.project_pk WHERE k.project_pk = ? AND k.revoked_at IS NULL ORDER BY k.created_at, k.id`,
@@ -170,6 +174,15 @@ export class SqliteStore implements Store {
       setting: db.prepare<[number, string], SettingRow>('SELECT * FROM settings WHERE project_pk = ? AND name = ? ORDER BY version DESC LIMIT 1'),
       settingHistory: db.prepare<[number, string], SettingRow>('SELECT * FROM settings WHERE project_pk = ? AND name = ? ORDER BY version'),
       insertSetting: db.prepare('INSERT INTO settings (project_pk, name, version, value, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      // substr() rather than LIKE: a prefix holding % or _ must match literally.
+      listSettings: db.prepare<[{ pk: number; prefix: string }], SettingRow>(
+        `SELECT s.* FROM settings s
+         WHERE s.project_pk = @pk AND substr(s.name, 1, length(@prefix)) = @prefix
+           AND s.version = (SELECT max(version) FROM settings WHERE project_pk = s.project_pk AND name = s.name)
+         ORDER BY s.name`,
+      ),
+      cursor: db.prepare<[number, string], { next_index: number; updated_at: string }>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = ? AND destination_id = ?'),
+      setCursor: db.prepare('INSERT OR REPLACE INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES (?, ?, ?, ?)'),
     };
   }
 
@@ -350,7 +363,8 @@ export class SqliteStore implements Store {
   async createKey(key: KeyRecord): Promise<void> {
     this.check();
     try {
-      this.stmt.insertKey.run(key.id, key.projectId === null ? null : this.pk(key.projectId), key.role, key.description, key.createdAt, key.secretHash);
+      const pk = key.projectId === null ? null : this.pk(key.projectId);
+      this.stmt.insertKey.run(key.id, pk, key.role, key.description, key.createdAt, key.secretHash, key.type ?? 'native', key.digestHa1Sealed ?? null);
     } catch (error) {
       if (String((error as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new AlreadyExistsError(`key ${key.id} exists`);
       throw error;
@@ -360,6 +374,12 @@ export class SqliteStore implements Store {
   async findKeyBySecretHash(secretHash: string): Promise<KeyRecord | undefined> {
     this.check();
     const row = this.stmt.keyByHash.get(secretHash);
+    return row && keyFromRow(row);
+  }
+
+  async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
+    this.check();
+    const row = this.stmt.keyById.get(keyId);
     return row && keyFromRow(row);
   }
 
@@ -566,5 +586,21 @@ export class SqliteStore implements Store {
   async settingHistory<T>(projectId: string, name: string): Promise<Array<SettingRecord<T>>> {
     this.check();
     return this.stmt.settingHistory.all(this.pk(projectId), name).map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async listSettings<T>(projectId: string, namePrefix: string): Promise<Array<SettingRecord<T>>> {
+    this.check();
+    return this.stmt.listSettings.all({ pk: this.pk(projectId), prefix: namePrefix }).map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
+    this.check();
+    const row = this.stmt.cursor.get(this.pk(projectId), destinationId);
+    return row && { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+  }
+
+  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
+    this.check();
+    this.stmt.setCursor.run(this.pk(projectId), destinationId, nextIndex, at);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Worker threads for the CPU-heavy part of ingest (prepare.ts). On the reference machine (2
+ * Worker threads for the CPU-heavy part of ingest (log/prepare.ts), with the audit policy
+ * applied where the events are parsed. On the reference machine (2
  * cores) parsing, canonicalising and hashing a batch costs more main-thread time than its
  * durable commit; moving it off the main thread lets one core prepare the next batches while
  * the other runs HTTP and the sequencer. Small bodies stay inline, where a thread hop costs more
@@ -10,7 +11,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { unpackEvents, type BodyKind, type PrepareLimits, type PrepareOutcome } from './prepare.ts';
+import { unpackItems, type BodyKind, type PrepareLimits, type PrepareOutcome } from '../../log/prepare.ts';
 import type { PrepareJob } from './prepare-worker.ts';
 
 /** Bodies at least this large are prepared in a worker; smaller ones inline. */
@@ -51,7 +52,7 @@ export class PreparePool {
       if (!job) return;
       jobs.delete(message.id);
       if (message.failed) job.reject(new Error(`couldn't prepare events in a worker: ${message.failed}`));
-      else if (message.ok) job.resolve({ ok: true, single: message.single!, events: unpackEvents(message.packed!, job.receivedAt) });
+      else if (message.ok) job.resolve({ ok: true, single: message.single!, items: unpackItems(message.packed!, job.receivedAt) });
       else job.resolve(message.refusal!);
     });
     const fail = (error: unknown) => {
@@ -71,7 +72,7 @@ export class PreparePool {
   }
 
   /** Prepares a body in the least busy worker. The body is copied, so the caller keeps its buffer. */
-  prepare(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string, limits: PrepareLimits): Promise<PrepareOutcome> {
+  prepare(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string, limits: PrepareLimits, policy?: PrepareJob['policy']): Promise<PrepareOutcome> {
     if (this.closed) return Promise.reject(new Error('the prepare pool is closed'));
     let worker = this.workers[0]!;
     for (const candidate of this.workers) if (this.pending.get(candidate)!.size < this.pending.get(worker)!.size) worker = candidate;
@@ -81,7 +82,7 @@ export class PreparePool {
     return new Promise((resolve, reject) => {
       this.pending.get(worker)!.set(id, { receivedAt, resolve, reject });
       if (this.pending.get(worker)!.size === 1) worker.ref();
-      const job: PrepareJob = { id, projectId, body: copy.buffer as ArrayBuffer, kind, receivedAt, limits };
+      const job: PrepareJob = { id, projectId, body: copy.buffer as ArrayBuffer, kind, receivedAt, limits, ...(policy ? { policy } : {}) };
       worker.postMessage(job, [job.body]);
     }).finally(() => {
       if (this.pending.get(worker)?.size === 0) worker.unref();

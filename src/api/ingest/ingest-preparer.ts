@@ -1,0 +1,54 @@
+/**
+ * Ingest's preparation step (DESIGN.md: adapter → envelope → audit policy → sequencer): raw
+ * bodies and parsed events become prepared or dropped items, by the project's compiled audit
+ * policy. Large bodies are parsed, validated, canonicalised, hashed and decided in a worker
+ * thread, where the events are parsed anyway; small ones inline, where a thread hop costs more
+ * than it saves. Both paths run the same pure code (log/prepare.ts, policy/audit-policy.ts).
+ */
+import { accepted } from '../../log/appender.ts';
+import { prepareBody, prepareEvents, type BodyKind, type PrepareLimits, type PreparedItem } from '../../log/prepare.ts';
+import { policyDecider, type CompiledAuditPolicy } from '../../policy/audit-policy.ts';
+import { DEFAULT_PREPARE_WORKER_MIN_BYTES, defaultPrepareWorkers, PreparePool } from './prepare-pool.ts';
+
+export interface IngestPreparerOptions {
+  /** Worker threads for large bodies; 0 prepares everything inline. Default: cores - 1. */
+  workers?: number;
+  /** Bodies at least this large go to a worker. Default DEFAULT_PREPARE_WORKER_MIN_BYTES. */
+  workerMinBytes?: number;
+}
+
+export class IngestPreparer {
+  private readonly pool: PreparePool | undefined;
+  private readonly workerMinBytes: number;
+
+  constructor(
+    private readonly limits: PrepareLimits,
+    /** The project's compiled audit policy (api/audit-configs.ts). */
+    private readonly policyOf: (projectId: string) => CompiledAuditPolicy | Promise<CompiledAuditPolicy>,
+    options: IngestPreparerOptions = {},
+  ) {
+    const workers = options.workers ?? defaultPrepareWorkers();
+    this.pool = workers > 0 ? new PreparePool(workers) : undefined;
+    this.workerMinBytes = options.workerMinBytes ?? DEFAULT_PREPARE_WORKER_MIN_BYTES;
+  }
+
+  /** Prepares a raw request body; throws the request's 4xx error, having queued nothing. */
+  async prepareBody(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string): Promise<{ single: boolean; items: PreparedItem[] }> {
+    const policy = await this.policyOf(projectId);
+    const outcome =
+      this.pool && body.byteLength >= this.workerMinBytes
+        ? await this.pool.prepare(projectId, body, kind, receivedAt, this.limits, policy.recordsEverything ? undefined : { version: policy.version, config: policy.config })
+        : prepareBody(projectId, body, kind, receivedAt, this.limits, policyDecider(policy));
+    return accepted(outcome, this.limits);
+  }
+
+  /** Prepares events a dialect has already parsed; throws the request's 4xx error. */
+  async prepareValues(projectId: string, values: readonly unknown[], receivedAt: string): Promise<PreparedItem[]> {
+    const policy = await this.policyOf(projectId);
+    return accepted(prepareEvents(projectId, values, receivedAt, this.limits, policyDecider(policy)), this.limits).items;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * OAuth 2 access tokens for service accounts (spec/atlas.md §7.3), stateless:
+ *
+ *   vtat_<key id>.<expiry, Unix seconds>.<token id>.<base64url HMAC-SHA256 of the three>
+ *
+ * The MAC key is derived from the server secret, so every node sharing it accepts a token any
+ * of them issued, and nothing is written per token. Each use still reads the service account's
+ * key (`findKeyById`, no cache): revoking the key stops all its tokens on every node at once.
+ *
+ * Revoking one token (`POST /api/oauth/revoke`, RFC 7009) puts its id on a deny list until it
+ * expires. BUG: that list is per node; with several nodes a revoked token keeps working on the
+ * others until it expires (an hour at most). Revoke the service account's key to stop it
+ * everywhere.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_TOKEN_EXPIRED, VT_ERR_OAUTH_CLIENT_INVALID, VT_ERR_STORE_BUSY } from '../core/errors.ts';
+import type { KeyRecord, Store } from '../store/store.ts';
+import { keyIdOfClientId, secretMatches } from './api-keys.ts';
+import type { Authenticator } from './authenticator.ts';
+import type { Principal } from './principal.ts';
+
+/** Atlas's tokens last an hour; clients renew ahead of `expires_in`. */
+export const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
+/** Revoked, unexpired tokens remembered at once; a revocation beyond this is refused (503). */
+export const MAX_REVOKED_TOKENS = 100_000;
+
+const TOKEN = /^vtat_([0-9a-f]{24})\.(\d{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
+
+interface ParsedToken {
+  keyId: string;
+  expiresSec: number;
+  tokenId: string;
+}
+
+export class AccessTokens {
+  /** token id -> expiry (Unix seconds). Owned by the event loop. */
+  private readonly revoked = new Map<string, number>();
+  private readonly lifetimeSeconds: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly key: Buffer,
+    private readonly authenticator: Authenticator,
+    private readonly clock: Clock = systemClock,
+    options: { lifetimeSeconds?: number } = {},
+  ) {
+    this.lifetimeSeconds = options.lifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS;
+  }
+
+  /**
+   * The live service account with these client credentials. Throws VT_ERR_OAUTH_CLIENT_INVALID
+   * for an unknown or revoked client, a wrong secret, or a key of another type.
+   */
+  async client(clientId: string, clientSecret: string): Promise<KeyRecord> {
+    const keyId = keyIdOfClientId(clientId);
+    const key = keyId === undefined ? undefined : await this.store.findKeyById(keyId);
+    if (!key || key.type !== 'service-account' || !secretMatches(key, clientSecret)) throw new VT_ERR_OAUTH_CLIENT_INVALID();
+    return key;
+  }
+
+  /** A new token for a service account `client` has just authenticated. */
+  issue(key: KeyRecord): { accessToken: string; expiresIn: number; principal: Principal } {
+    const expiresSec = Math.floor(this.clock.now() / 1000) + this.lifetimeSeconds;
+    const body = `${key.id}.${expiresSec}.${randomBytes(16).toString('hex')}`;
+    return { accessToken: `vtat_${body}.${this.mac(body)}`, expiresIn: this.lifetimeSeconds, principal: this.authenticator.principalOf(key) };
+  }
+
+  /** The principal of a Bearer access token; 401 when it is forged, expired, revoked or its key is. */
+  async authenticate(token: string): Promise<Principal> {
+    const parsed = this.parse(token);
+    if (!parsed || this.revoked.has(parsed.tokenId)) throw new VT_ERR_AUTH_INVALID();
+    if (parsed.expiresSec * 1000 <= this.clock.now()) throw new VT_ERR_AUTH_TOKEN_EXPIRED();
+    const key = await this.store.findKeyById(parsed.keyId);
+    if (!key || key.type !== 'service-account') throw new VT_ERR_AUTH_INVALID();
+    return this.authenticator.principalOf(key);
+  }
+
+  /**
+   * Revokes a token issued to `keyId` (RFC 7009 §2.2: an unknown or foreign token is not an
+   * error, and nothing happens).
+   */
+  revoke(token: string, keyId: string): void {
+    const parsed = this.parse(token);
+    if (!parsed || parsed.keyId !== keyId) return;
+    const nowSec = this.clock.now() / 1000;
+    for (const [id, expiresSec] of this.revoked) if (expiresSec <= nowSec) this.revoked.delete(id);
+    if (this.revoked.size >= MAX_REVOKED_TOKENS) throw new VT_ERR_STORE_BUSY(60);
+    this.revoked.set(parsed.tokenId, parsed.expiresSec);
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.key).update(body).digest('base64url');
+  }
+
+  private parse(token: string): ParsedToken | undefined {
+    const match = TOKEN.exec(token);
+    if (!match) return undefined;
+    const [, keyId, expires, tokenId, mac] = match as unknown as [string, string, string, string, string];
+    const expected = Buffer.from(this.mac(`${keyId}.${expires}.${tokenId}`));
+    if (!timingSafeEqual(expected, Buffer.from(mac))) return undefined;
+    return { keyId, expiresSec: Number(expires), tokenId };
+  }
+}
