@@ -419,4 +419,20 @@ export interface Store {
    * destination. Raises nothing for an unknown destination id (destinations live in settings).
    */
   setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void>;
+
+  // --- leases --------------------------------------------------------------------------------
+
+  /**
+   * Takes or renews the named lease for `holder` for `ms` milliseconds: resolves true when
+   * `holder` holds it now (it was free, expired, or already `holder`'s), false when another
+   * holder's lease is still running. Several processes sharing a store (`concurrentWriters`)
+   * use it to let one of them do a job at a time, such as delivering one destination; the
+   * engine's clock (the database's, on a shared store) decides expiry, so holders' clocks need
+   * not agree. A lease is for liveness, not safety: a holder that stalls past `ms` loses it
+   * unawares, so what it guards MUST stay correct if two holders briefly overlap. Atomic;
+   * concurrent calls for one name grant it to one holder at most.
+   */
+  takeLease(name: string, holder: string, ms: number): Promise<boolean>;
+  /** Ends `holder`'s lease of that name, if it holds it, so another may take it at once. */
+  dropLease(name: string, holder: string): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { SecretBox } from '../../src/core/secret-box.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
 import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 function envelope(projectId: string, eventId: string, n: number): Buffer {
   return Buffer.from(envelopeText(`{"n":${n}}`, eventId, projectId, '2026-01-01T00:00:00.000Z'));
@@ -345,6 +346,30 @@ for (const engine of ENGINES) {
       assert.equal((await handle.store.getCursor(project.id, 'd2'))?.nextIndex, 1);
     });
 
+    it('leases: one holder at a time, renewed by its holder, free once dropped or expired', async () => {
+      const { store } = handle;
+      assert.equal(await store.takeLease('forward/p/d', 'node-a', 60_000), true);
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 60_000), false, 'held by another');
+      assert.equal(await store.takeLease('forward/p/d', 'node-a', 60_000), true, 'renewed by its holder');
+      assert.equal(await store.takeLease('forward/p/other', 'node-b', 60_000), true, 'another name is another lease');
+      await store.dropLease('forward/p/d', 'node-b'); // not node-b's: no effect
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 60_000), false);
+      await store.dropLease('forward/p/d', 'node-a');
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 1), true, 'free once dropped');
+      // node-b's lease of 1 ms runs out: node-a gets it (waited for, not timed).
+      assert.equal(await waitUntil(() => store.takeLease('forward/p/d', 'node-a', 60_000), "node-b's lease to run out"), true);
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 60_000), false);
+    });
+
+    it('leases: of holders racing from two stores on one database, one wins', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      for (let round = 0; round < 10; round++) {
+        const won = await Promise.all([handle.store.takeLease(`race/${round}`, 'a', 60_000), other.takeLease(`race/${round}`, 'b', 60_000)]);
+        assert.equal(won.filter(Boolean).length, 1, `round ${round}`);
+      }
+    });
+
     it('answers ping until closed', async () => {
       await handle.store.ping();
       await handle.store.close();
@@ -458,6 +483,36 @@ for (const engine of ENGINES) {
       assert.deepEqual(await search({ terms: ['access'], fromTime: 1_001_000, toTime: 1_003_000 }), [1]);
       assert.deepEqual(await search({ terms: ['elsewhere'] }), []);
       assert.deepEqual(await search({ terms: ['elsewhere'] }, other), [0]);
+    });
+
+    it('full text in long texts, with words repeated hundreds of times or thousands of bytes long; strings holding NUL', async () => {
+      const many = Array.from({ length: 20_000 }, (_, i) => `w${i}`).join(' ');
+      const x = (n: number) => 'x'.repeat(n);
+      await indexed([
+        searchDoc(0, { text: `${many} tail end` }),
+        searchDoc(1, { text: `${'the '.repeat(300)}the final` }),
+        searchDoc(2, { text: `${x(3000)} after` }),
+        searchDoc(3, { text: x(2046) }),
+        searchDoc(4, { eventName: 'a\u0000b', actors: ['nul\u0000actor'] }),
+        searchDoc(5, { eventName: 'a\uffff0b' }),
+      ]);
+      assert.deepEqual(await search({ terms: ['tail end'] }), [0], 'a phrase past the 16,383rd word');
+      assert.deepEqual(await search({ terms: ['w19998 w19999 tail'] }), [0]);
+      assert.deepEqual(await search({ terms: ['w19999 w19998'] }), [], 'in order only');
+      assert.deepEqual(await search({ terms: ['the final'] }), [1], "after the 256th 'the'");
+      assert.deepEqual(await search({ terms: ['final the'] }), []);
+      assert.deepEqual(await search({ terms: [x(3000)] }), [2]);
+      assert.deepEqual(await search({ terms: [x(2999)] }), [], 'a long word is not found by a shorter one');
+      assert.deepEqual(await search({ terms: [x(3001)] }), []);
+      assert.deepEqual(await search({ terms: [`${x(2999)}*`] }), [2]);
+      assert.deepEqual(await search({ terms: [`${x(3000)} after`] }), [2]);
+      assert.deepEqual(await search({ terms: [x(2046)] }), [3]);
+      assert.deepEqual(await search({ terms: [`${x(2046)}*`] }), [3, 2]);
+      assert.deepEqual(await search({ terms: ['xx*'] }), [3, 2]);
+      assert.deepEqual(await search({ eventName: 'a\u0000b' }), [4]);
+      assert.deepEqual(await search({ actor: 'nul\u0000actor' }), [4]);
+      assert.deepEqual(await search({ eventName: 'a\uffff0b' }), [5]);
+      assert.deepEqual(await search({ eventName: 'a' }), []);
     });
 
     it('full text with a time range, when times are not in index order', async () => {

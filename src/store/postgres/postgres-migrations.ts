@@ -69,4 +69,70 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // SQLite's migration 2: how a key may authenticate besides Bearer, and the sealed HTTP
+    // Digest HA1 of `atlas` keys (store.ts KeyRecord).
+    version: 2,
+    name: 'key-types',
+    statements: [`ALTER TABLE keys ADD COLUMN type text NOT NULL DEFAULT 'native'`, `ALTER TABLE keys ADD COLUMN digest_ha1_sealed text`],
+  },
+  {
+    // SQLite's migration 3: one row per destination, the next log index to deliver.
+    version: 3,
+    name: 'forwarding cursors',
+    statements: [
+      `CREATE TABLE forward_cursors (
+         project_pk integer NOT NULL,
+         destination_id text NOT NULL,
+         next_index bigint NOT NULL,
+         updated_at text NOT NULL,
+         PRIMARY KEY (project_pk, destination_id)
+       )`,
+    ],
+  },
+  {
+    // The search index (postgres-search.ts). SQLite keeps it in its derived index file; here it
+    // is in the database like everything else, shared by every node.
+    version: 4,
+    name: 'search',
+    statements: [
+      // How far each log's search documents go: entries below `size` are in search_events.
+      `CREATE TABLE search_indexed (project_pk integer PRIMARY KEY, size bigint NOT NULL)`,
+      // One row per entry. Every B-tree index ends in (time, idx), the search order, so a page
+      // is one range scan that LIMIT stops. `words` is NULL for an entry without text.
+      `CREATE TABLE search_events (
+         project_pk integer NOT NULL,
+         idx bigint NOT NULL,
+         time bigint NOT NULL,
+         name text,
+         source text,
+         ip text,
+         outcome text,
+         words tsvector,
+         long_words text,
+         PRIMARY KEY (project_pk, idx)
+       )`,
+      `CREATE INDEX search_by_time ON search_events (project_pk, time, idx)`,
+      // Partial indexes: events without the field cost nothing, and `field = $n` implies NOT NULL.
+      `CREATE INDEX search_by_name ON search_events (project_pk, name, time, idx) WHERE name IS NOT NULL`,
+      `CREATE INDEX search_by_source ON search_events (project_pk, source, time, idx) WHERE source IS NOT NULL`,
+      `CREATE INDEX search_by_ip ON search_events (project_pk, ip, time, idx) WHERE ip IS NOT NULL`,
+      `CREATE INDEX search_by_outcome ON search_events (project_pk, outcome, time, idx) WHERE outcome IS NOT NULL`,
+      `CREATE INDEX search_by_words ON search_events USING gin (words)`,
+      // An event has any number of actors.
+      `CREATE TABLE search_actors (
+         project_pk integer NOT NULL,
+         actor text NOT NULL,
+         time bigint NOT NULL,
+         idx bigint NOT NULL,
+         PRIMARY KEY (project_pk, actor, time, idx)
+       )`,
+    ],
+  },
+  {
+    // Named leases (store.ts takeLease): which node delivers a destination, for how long.
+    version: 5,
+    name: 'leases',
+    statements: [`CREATE TABLE leases (name text PRIMARY KEY, holder text NOT NULL, expires_at timestamptz NOT NULL)`],
+  },
 ];

@@ -19,11 +19,15 @@ import {
   TreeSizeMismatchError,
   VersionMismatchError,
   type CheckpointRecord,
+  type CursorRecord,
   type EntryToAppend,
   type KeyRecord,
   type LogAppend,
   type LogLock,
   type ProjectRecord,
+  type SearchDocument,
+  type SearchHit,
+  type SearchQuery,
   type SettingRecord,
   type Store,
   type StoreCapabilities,
@@ -33,6 +37,7 @@ import {
 } from '../store.ts';
 import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
+import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
 import { CHECKPOINT_NAMESPACE, lockLogRows, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
 
 /** Rows per INSERT statement: 3 parameters a row stays far below PostgreSQL's 65,535. */
@@ -126,8 +131,9 @@ export class PgStore implements Store {
    * Runs one statement on any pooled connection. Each fixed SQL text becomes a named prepared
    * statement, parsed and planned once per connection: proofs and lookups are many small reads.
    */
-  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], options: { prepare?: boolean } = {}): Promise<pg.QueryResult<R>> {
     this.check();
+    if (options.prepare === false) return this.pool.query<R>(sql, params);
     let name = this.statementNames.get(sql);
     if (name === undefined) this.statementNames.set(sql, (name = `veritrail_${this.statementNames.size}`));
     return this.pool.query<R>({ name, text: sql, values: params });
@@ -195,7 +201,16 @@ export class PgStore implements Store {
   async createKey(key: KeyRecord): Promise<void> {
     const pk = key.projectId === null ? null : await this.pk(key.projectId);
     try {
-      await this.query('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash) VALUES ($1, $2, $3, $4, $5, $6)', [key.id, pk, key.role, key.description, key.createdAt, key.secretHash]);
+      await this.query('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash, type, digest_ha1_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        key.id,
+        pk,
+        key.role,
+        key.description,
+        key.createdAt,
+        key.secretHash,
+        key.type ?? 'native',
+        key.digestHa1Sealed ?? null,
+      ]);
     } catch (error) {
       if (isUniqueViolation(error)) throw new AlreadyExistsError(`key ${key.id} exists`);
       throw error;
@@ -207,6 +222,11 @@ export class PgStore implements Store {
     const row = (
       await this.query<KeyRow>('SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.secret_hash = $1 AND k.revoked_at IS NULL', [secretHash])
     ).rows[0];
+    return row && keyFromRow(row);
+  }
+
+  async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
+    const row = (await this.query<KeyRow>('SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.id = $1 AND k.revoked_at IS NULL', [keyId])).rows[0];
     return row && keyFromRow(row);
   }
 
@@ -351,6 +371,87 @@ export class PgStore implements Store {
   async settingHistory<T>(projectId: string, name: string): Promise<Array<SettingRecord<T>>> {
     const { rows } = await this.query<SettingRow>('SELECT * FROM settings WHERE project_pk = $1 AND name = $2 ORDER BY version', [await this.pk(projectId), name]);
     return rows.map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async listSettings<T>(projectId: string, namePrefix: string): Promise<Array<SettingRecord<T>>> {
+    // starts_with, not LIKE: a prefix holding % or _ matches literally. Names order as bytes
+    // (COLLATE "C"), as SQLite orders them, whatever the database's collation.
+    const { rows } = await this.query<SettingRow>(
+      'SELECT DISTINCT ON (name COLLATE "C") * FROM settings WHERE project_pk = $1 AND starts_with(name, $2) ORDER BY name COLLATE "C", version DESC',
+      [await this.pk(projectId), namePrefix],
+    );
+    return rows.map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
+    const row = (
+      await this.query<{ next_index: number; updated_at: string }>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = $1 AND destination_id = $2', [
+        await this.pk(projectId),
+        destinationId,
+      ])
+    ).rows[0];
+    return row && { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+  }
+
+  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
+    await this.query(
+      `INSERT INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (project_pk, destination_id) DO UPDATE SET next_index = excluded.next_index, updated_at = excluded.updated_at`,
+      [await this.pk(projectId), destinationId, nextIndex, at],
+    );
+  }
+
+  async takeLease(name: string, holder: string, ms: number): Promise<boolean> {
+    // The database's clock decides, so the nodes' clocks need not agree. One statement: of two
+    // nodes taking a free lease at once, the second finds the first's row and is refused.
+    const result = await this.query(
+      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, clock_timestamp() + $3::float8 * interval '1 millisecond')
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.holder = excluded.holder OR leases.expires_at <= clock_timestamp()`,
+      [name, holder, ms],
+    );
+    return result.rowCount === 1;
+  }
+
+  async dropLease(name: string, holder: string): Promise<void> {
+    await this.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  // --- search (postgres-search.ts) ----------------------------------------------------------
+
+  async searchIndexSize(projectId: string): Promise<number> {
+    return (await this.query<{ size: number }>('SELECT size FROM search_indexed WHERE project_pk = $1', [await this.pk(projectId)])).rows[0]?.size ?? 0;
+  }
+
+  async indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean> {
+    const pk = await this.pk(projectId);
+    const { events, actors } = searchRows(pk, documents);
+    return this.transaction(async (client) => {
+      // The size row, locked: of two nodes indexing the same chunk, the second waits here and
+      // then finds the size moved, writing nothing (store.ts: one resolves true).
+      await client.query('INSERT INTO search_indexed (project_pk, size) VALUES ($1, 0) ON CONFLICT DO NOTHING', [pk]);
+      const size = (await client.query<{ size: number }>('SELECT size FROM search_indexed WHERE project_pk = $1 FOR UPDATE', [pk])).rows[0]!.size;
+      if (size !== fromIndex) return false;
+      if (documents.length === 0) return true;
+      await client.query(INSERT_SEARCH_EVENTS_SQL, [pk, events.idx, events.time, events.name, events.source, events.ip, events.outcome, events.words, events.longWords]);
+      if (actors.actor.length > 0) await client.query(INSERT_SEARCH_ACTORS_SQL, [pk, actors.actor, actors.time, actors.idx]);
+      await client.query('UPDATE search_indexed SET size = $2 WHERE project_pk = $1', [pk, fromIndex + documents.length]);
+      return true;
+    });
+  }
+
+  async searchEntries(projectId: string, query: SearchQuery): Promise<SearchHit[]> {
+    const statement = searchStatement(await this.pk(projectId), query);
+    if (!statement) return [];
+    // Not prepared: a search's best plan depends on its values (how common a word, how wide a
+    // range), and a prepared statement may settle on one generic plan for all of them.
+    const { rows } = await this.query<{ idx: number; time: number; envelope: Buffer }>(statement.sql, statement.params, { prepare: false });
+    return rows.map((row) => ({ index: row.idx, time: row.time, envelope: row.envelope }));
+  }
+
+  async searchIndexRange(projectId: string, fromTime?: number, toTime?: number): Promise<{ searchIndexSize: number; first?: number; last?: number }> {
+    const row = (await this.query<{ size: number; first: number | null; last: number | null }>(SEARCH_RANGE_SQL, searchRangeParams(await this.pk(projectId), fromTime, toTime))).rows[0]!;
+    return row.first === null || row.last === null ? { searchIndexSize: row.size } : { searchIndexSize: row.size, first: row.first, last: row.last };
   }
 }
 

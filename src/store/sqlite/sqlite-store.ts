@@ -94,6 +94,11 @@ export class SqliteStore implements Store {
   private readonly knownAbsent = new Map<number, Set<string>>();
   /** Prepared on first use by indexLookup(). */
   private lookupByHash: Database.Statement<[number, number], { idx: number }> | undefined;
+  /**
+   * Leases by name (takeLease). In memory: this process is the store's only user (the
+   * data-directory lock), so its memory is where every holder looks, and a lease ends with it.
+   */
+  private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
   private closed = false;
   private readonly stmt;
   private lookupStatement: Database.Statement<[number, string], { id_hash: number; idx: number }> | undefined;
@@ -602,5 +607,19 @@ export class SqliteStore implements Store {
   async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
     this.check();
     this.stmt.setCursor.run(this.pk(projectId), destinationId, nextIndex, at);
+  }
+
+  async takeLease(name: string, holder: string, ms: number): Promise<boolean> {
+    this.check();
+    const now = Date.now();
+    const lease = this.leases.get(name);
+    if (lease && lease.holder !== holder && lease.expiresAt > now) return false;
+    this.leases.set(name, { holder, expiresAt: now + ms });
+    return true;
+  }
+
+  async dropLease(name: string, holder: string): Promise<void> {
+    this.check();
+    if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
   }
 }
