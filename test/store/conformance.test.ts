@@ -365,7 +365,7 @@ for (const engine of ENGINES) {
       const other = await secondStore(t);
       if (!other) return;
       for (let round = 0; round < 10; round++) {
-        const won = await Promise.all([handle.store.takeLease(`race/${round}`, 'a', 60_000), other.takeLease(`race/${round}`, 'b', 60_000)]);
+        const won: boolean[] = await Promise.all([handle.store.takeLease(`race/${round}`, 'a', 60_000), other.takeLease(`race/${round}`, 'b', 60_000)]);
         assert.equal(won.filter(Boolean).length, 1, `round ${round}`);
       }
     });

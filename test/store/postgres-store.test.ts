@@ -9,6 +9,7 @@ import pg from 'pg';
 import { postgresCluster } from '../helpers/postgres.ts';
 import { ENGINES, testProject } from '../helpers/stores.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
 import { TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
 
 async function freshDatabase(t: { after(fn: () => unknown): void }): Promise<string> {
@@ -55,7 +56,7 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     await client.end();
     assert.deepEqual(
       rows.map((r) => r.version),
-      [1],
+      POSTGRES_MIGRATIONS.map((m) => m.version),
     );
     await stores[0]!.createProject(testProject());
     assert.equal((await stores[3]!.listProjects()).length, 1);
