@@ -17,10 +17,10 @@
  *    (which PostgreSQL text cannot hold) is stored escaped; queries escape alike.
  *
  * Every page is one statement:
- *  - full-text terms: the GIN index finds the project's entries holding every word (each
- *    tsvector also holds the lexeme `#<pk>`, which no word can equal or start, so one GIN scan
- *    stays inside the project), then the rows are checked and sorted (a sort over the matches,
- *    as with FTS5);
+ *  - full-text terms: the GIN index finds the entries holding every word, then the rows are
+ *    checked (project, phrase, snapshot, range) and sorted (a sort over the matches, as with
+ *    FTS5); for a word common enough, the planner may instead walk the (project, time, idx)
+ *    index in order and check each row until a page is full;
  *  - else an actor: search_actors (project, actor, time, idx) drives;
  *  - else the planner picks among the (project, field, time, idx) and (project, time, idx)
  *    indexes; each ends in the search order, so ORDER BY time, idx LIMIT n stops after a page.
@@ -69,13 +69,8 @@ function quoted(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-/** The project's own lexeme, in every tsvector of the project. */
-function projectLexeme(pk: number): string {
-  return `'#${pk}'`;
-}
-
 /** The `words` tsvector (as text) and `long_words` of one entry's text. */
-export function indexedWords(pk: number, text: string): { words: string | null; longWords: string | null } {
+export function indexedWords(text: string): { words: string | null; longWords: string | null } {
   const words = fts5Words(text);
   if (words.length === 0) return { words: null, longWords: null };
   const positions = new Map<string, number[]>();
@@ -90,12 +85,12 @@ export function indexedWords(pk: number, text: string): { words: string | null; 
   });
   // A long entry's terms are checked on long_words, so its lexemes need no positions.
   const lexemes = [...positions].map(([lex, list]) => (long ? quoted(lex) : `${quoted(lex)}:${list.join(',')}`));
-  return { words: [projectLexeme(pk), ...lexemes].join(' '), longWords: long ? ` ${words.join(' ')} ` : null };
+  return { words: lexemes.join(' '), longWords: long ? ` ${words.join(' ')} ` : null };
 }
 
 /** The full-text part of a query: what GIN looks up, the exact phrase check, the long-text check. */
 export interface TermsMatch {
-  /** Every word of every term, and the project lexeme, ANDed: what the GIN index answers. */
+  /** Every word of every term, ANDed: what the GIN index answers. */
   all: string;
   /** Each term a phrase, ANDed: exact for an entry with positions. */
   phrases: string;
@@ -104,8 +99,8 @@ export interface TermsMatch {
 }
 
 /** undefined when a term has no word at all: FTS5 matches nothing then, and so do we. */
-export function termsMatch(pk: number, terms: readonly string[]): TermsMatch | undefined {
-  const all = [projectLexeme(pk)];
+export function termsMatch(terms: readonly string[]): TermsMatch | undefined {
+  const all: string[] = [];
   const phrases: string[] = [];
   const patterns: string[] = [];
   for (const term of terms) {
@@ -137,7 +132,7 @@ export function searchRows(pk: number, documents: readonly SearchDocument[]) {
   };
   const actors = { actor: [] as string[], time: [] as number[], idx: [] as number[] };
   for (const doc of documents) {
-    const { words, longWords } = indexedWords(pk, doc.text);
+    const { words, longWords } = indexedWords(doc.text);
     events.idx.push(doc.index);
     events.time.push(doc.time);
     events.name.push(pgText(searchField(doc.eventName)));
@@ -179,7 +174,7 @@ export function searchStatement(pk: number, query: SearchQuery): { sql: string; 
     params.push(value);
     return `$${params.length}`;
   };
-  const terms = query.terms !== undefined && query.terms.length > 0 ? termsMatch(pk, query.terms) : undefined;
+  const terms = query.terms !== undefined && query.terms.length > 0 ? termsMatch(query.terms) : undefined;
   if (query.terms !== undefined && query.terms.length > 0 && !terms) return undefined;
   const where: string[] = [];
   let from: string;
