@@ -18,6 +18,7 @@ import { fsckLog } from '../log/fsck.ts';
 import { CHECKPOINT_KEY_FILE } from '../log/log-key.ts';
 import { generateSigner, parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
 import { openStore } from '../store/open-store.ts';
+import { DEFAULT_FORWARD_LEASE_MS } from '../forward/destination-worker.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { exportCsv, exportJsonl } from '../query/export.ts';
 import { parseTimeRange } from '../query/search.ts';
@@ -46,7 +47,8 @@ program
   .addOption(new Option('--audit-reads', 'also record reads of the management API in self-audit').env('VERITRAIL_AUDIT_READS'))
   .addOption(new Option('--metrics-access <who>', 'who may read GET /metrics: public, or org (an ORG_OWNER key)').choices(['public', 'org']).env('VERITRAIL_METRICS_ACCESS').default(DEFAULT_METRICS_ACCESS))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per key (0: no limit)').env('VERITRAIL_RATE_LIMIT').default(String(DEFAULT_RATE_LIMIT_PER_MINUTE)))
-  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string }) => {
+  .addOption(new Option('--forward-lease-ms <ms>', 'with a shared store: how long one node holds delivery of a destination unrenewed (another takes over a dead node\'s destinations within it)').env('VERITRAIL_FORWARD_LEASE_MS').default(String(DEFAULT_FORWARD_LEASE_MS)))
+  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string; forwardLeaseMs: string }) => {
     // The server (HTTP, every dialect) is loaded only to serve: the offline commands stay light.
     const { serve } = await import('./serve.ts');
     await serve({
@@ -62,6 +64,7 @@ program
       auditReads: options.auditReads === true,
       metricsAccess: options.metricsAccess,
       rateLimitPerMinute: Number(options.rateLimit),
+      forwarding: { leaseMs: Number(options.forwardLeaseMs) },
     });
   });
 

@@ -8,11 +8,15 @@
  *  - Two nodes race to sequence the same log, with the same event ids sent to both at once: one
  *    history (indexes unique and contiguous, each id once, one receipt per id whichever node
  *    answered), and checkpoints from both nodes that prove consistent with one another.
+ *  - Three nodes forward one destination: one node delivers at a time (no event twice while all
+ *    run), and when it is killed another takes over within the lease, resending at most the
+ *    batch that was in flight; full-text search answers the same on every node.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { api, runCli, startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { postgresCluster } from '../helpers/postgres.ts';
@@ -23,6 +27,10 @@ import { parseCheckpoint, type Checkpoint } from '../../src/log/checkpoint.ts';
 import { verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
 import { splitLines } from '../../src/core/lines.ts';
 import { DEFAULT_POSTGRES_LEASE_MS } from '../../src/store/postgres/postgres-config.ts';
+import { DEFAULT_FORWARD_BATCH_EVENTS } from '../../src/forward/destination-worker.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
+import { deliveryProblem, duplicates } from '../helpers/delivery-order.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 interface Ack {
   eventId: string;
@@ -38,7 +46,7 @@ interface Cluster {
 }
 
 /** A fresh database and the settings every node on it shares (one checkpoint key). */
-async function sharedStore(t: { after(fn: () => unknown): void }): Promise<Cluster> {
+async function sharedStore(t: { after(fn: () => unknown): void }, extraEnv: Record<string, string> = {}): Promise<Cluster> {
   const cluster = await postgresCluster();
   const url = await cluster.createDatabase();
   const dirs: string[] = [];
@@ -46,7 +54,7 @@ async function sharedStore(t: { after(fn: () => unknown): void }): Promise<Clust
     dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
     await cluster.dropDatabase(url);
   });
-  const env = { VERITRAIL_CHECKPOINT_KEY: generateSigner('crash.test').signerText };
+  const env = { VERITRAIL_CHECKPOINT_KEY: generateSigner('crash.test').signerText, VERITRAIL_SERVER_SECRET: randomBytes(32).toString('base64'), ...extraEnv };
   return {
     url,
     env,
@@ -255,5 +263,68 @@ describe('several nodes on one PostgreSQL', { skip: !ENGINES.includes('postgres'
     for (let i = 1; i < checkpoints.length; i++) await assertConsistent(i % 2 === 0 ? a : b, org, project.id, checkpoints[i - 1]!, checkpoints[i]!);
     t.diagnostic(`${acks.length} receipts, ${checkpoint.size} entries, ${switches} switches between the nodes' runs, ${checkpoints.length} checkpoints consistent`);
     for (const node of [a, b]) assert.equal(await node.stop(), 0);
+  });
+
+  it('three nodes forward one destination: one delivers at a time, another takes over after kill -9; search agrees on every node', async (t) => {
+    const SECRET = 'a-webhook-secret-of-some-length';
+    const receiver = await startWebhookReceiver(SECRET);
+    t.after(() => receiver.close());
+    const LEASE_MS = 3000;
+    const shared = await sharedStore(t, { VERITRAIL_FORWARD_LEASE_MS: String(LEASE_MS) });
+    const admin = new pg.Client({ connectionString: shared.url });
+    admin.on('error', () => {}); // ended by the database's drop if the test fails
+    await admin.connect();
+    const first = await shared.start();
+    const org = first.firstKey!;
+    const project = (await (await api(`${first.url}/v1/projects`, org, 'POST', { name: 'forward' })).json()) as { id: string };
+    const nodes = [first, await shared.start(), await shared.start()];
+    t.after(() => Promise.all(nodes.map((n) => (n.child.exitCode === null ? n.kill9() : undefined))));
+    // Made through the second node; the others learn of it from the store.
+    const created = await api(`${nodes[1]!.url}/v1/projects/${project.id}/destinations`, org, 'POST', { kind: 'webhook', url: receiver.url, secret: SECRET, startFrom: 'beginning' });
+    assert.equal(created.status, 201, await created.clone().text());
+    const destination = ((await created.json()) as { id: string }).id;
+    for (const node of nodes) assert.equal((await api(`${node.url}/v1/projects/${project.id}/destinations/${destination}/status`, org)).status, 200);
+
+    const writers = nodes.map((node, n) => writer(node, org, project.id, `n${n}`));
+    await waitUntil(() => receiver.events.length >= 500 && writers.every((w) => w.acks.length > 0), 'deliveries while three nodes ingest', 120_000);
+    const lease = await admin.query<{ holder: string }>('SELECT holder FROM leases WHERE name = $1', [`forward/${project.id}/${destination}`]);
+    const holder = lease.rows[0]!.holder;
+    const victim = nodes.findIndex((n) => holder.includes(` ${n.child.pid} `));
+    assert.ok(victim >= 0, `the lease holder ${holder} is one of the nodes`);
+    const before = receiver.events.map((e) => e.index);
+    assert.equal(duplicates(before), 0, 'while every node runs, one delivers: no event arrived twice');
+    await nodes[victim]!.kill9();
+    const survivors = nodes.filter((_, i) => i !== victim);
+    await sleep(1000);
+    await Promise.all(writers.map((w) => w.stop()));
+
+    // Every acknowledged event arrives, in order; repeats only of the batch in flight at the kill.
+    const size = ((await (await api(`${survivors[0]!.url}/v1/projects/${project.id}/destinations/${destination}/status`, org)).json()) as { treeSize: number }).treeSize;
+    await waitUntil(() => new Set(receiver.events.map((e) => e.index)).size >= size, `all ${size} events at the receiver`, 120_000);
+    const indexes = receiver.events.map((e) => e.index);
+    assert.equal(deliveryProblem(indexes, size, DEFAULT_FORWARD_BATCH_EVENTS), undefined);
+    const acked = new Set(writers.flatMap((w) => w.acks.map((a) => a.eventId)));
+    const received = new Set(receiver.events.map((e) => e.eventId));
+    assert.deepEqual([...acked].filter((id) => !received.has(id)), [], 'every acknowledged event was forwarded');
+    const taker = (await admin.query<{ holder: string }>('SELECT holder FROM leases WHERE name = $1', [`forward/${project.id}/${destination}`])).rows[0]!.holder;
+    assert.ok(survivors.some((n) => taker.includes(` ${n.child.pid} `)), 'a surviving node holds the destination now');
+
+    await admin.end();
+
+    // Every node indexed for search, sharing one index: each surviving node finds exactly the
+    // acknowledged events of one writer (its requests one after another: time follows index).
+    const name = `n${(victim + 1) % 3}`;
+    const expected = writers
+      .flatMap((w) => w.acks)
+      .filter((a) => a.eventId.startsWith(`${name}-`))
+      .map((a) => a.index)
+      .sort((x, y) => y - x);
+    assert.ok(expected.length > 0 && expected.length < 1000);
+    for (const node of survivors) {
+      const page = await api(`${node.url}/v1/projects/${project.id}/events?q=${name}&limit=1000`, org);
+      assert.deepEqual(((await page.json()) as { results: Array<{ index: number }> }).results.map((r) => r.index), expected);
+    }
+    t.diagnostic(`${size} events forwarded by 3 nodes through one destination; ${duplicates(indexes)} resent after the deliverer was killed`);
+    for (const node of survivors) assert.equal(await node.stop(), 0);
   });
 });
