@@ -16,7 +16,8 @@ import { loadOrCreateSigner, logOrigin } from '../log/log-key.ts';
 import { Sequencer } from '../log/sequencer.ts';
 import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
-import { SearchIndexer } from '../query/search-indexer.ts';
+import { SearchIndexer, type SearchIndexing } from '../query/search-indexer.ts';
+import { SearchIndexerThread } from '../query/search-indexer-thread.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
 import { meteredCommitHooks } from './metrics.ts';
@@ -71,7 +72,7 @@ export class VeritrailNode {
     /** This node's Prometheus instruments (core/metrics.ts), rendered at GET /metrics. */
     readonly metrics: Metrics,
     /** Follows every log's tail into the store's search index (query/search-indexer.ts). */
-    readonly searchIndexer: SearchIndexer,
+    readonly searchIndexer: SearchIndexing,
     /** Delivers every project's events to its destinations (src/forward/). */
     readonly forwarder: Forwarder,
     /** Reads and writes destinations, for the native API and the Qumulo dialect. */
@@ -95,11 +96,16 @@ export class VeritrailNode {
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
       const forwarder = new Forwarder(store, secretBox, { clock, ...config.forwarding });
-      const searchIndexer = new SearchIndexer(store, {
-        onError: (projectId, error) => {
-          if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
-        },
-      });
+      const onIndexError = (projectId: string, error: unknown) => {
+        if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
+      };
+      // In a thread of its own when the engine can give it a handle there (the SQLite store in
+      // the data directory); inline on this event loop for a store handed in by the caller and
+      // for PostgreSQL, whose indexing is mostly the database server's work anyway.
+      const searchIndexer: SearchIndexing =
+        !config.store && store.capabilities.engine === 'sqlite' && (config.searchIndexing ?? 'thread') === 'thread'
+          ? new SearchIndexerThread(store, { engine: 'sqlite', dataDir: config.dataDir }, { onError: onIndexError })
+          : new SearchIndexer(store, { onError: onIndexError });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
         // After each commit: the search index and the forwarders follow the log's new tail.

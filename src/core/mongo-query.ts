@@ -12,7 +12,10 @@
  *  - whole-subdocument equality ignores member order (mingo compares deeply), a documented
  *    deviation from MongoDB (spec/atlas.md §9.3 item 6).
  */
-import { Query } from 'mingo';
+import type { Query } from 'mingo';
+import { lazyRequire } from './lazy-require.ts';
+
+const mingo = lazyRequire<typeof import('mingo')>('mingo');
 import { readTime } from './event-fields.ts';
 
 /** A query document that does not compile; `message` is the parser's reason. */
@@ -29,7 +32,7 @@ export function compileMongoQuery(query: unknown): MongoPredicate {
   }
   let compiled: Query;
   try {
-    compiled = new Query(decodeDates(query) as Record<string, unknown>, { scriptEnabled: false });
+    compiled = new (mingo().Query)(decodeDates(query) as Record<string, unknown>, { scriptEnabled: false });
     // Some operators are only checked when they run ($function inside $expr): run the query once
     // on an empty document so that they are refused now, with their reason, not silently later.
     compiled.test({});

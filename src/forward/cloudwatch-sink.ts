@@ -5,13 +5,7 @@
  * (spec/qumulo.md §4.4). The client makes one attempt per call: retries, with backoff and
  * jitter, are the destination worker's, the same for every sink.
  */
-import {
-  CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-  type PutLogEventsCommandOutput,
-} from '@aws-sdk/client-cloudwatch-logs';
+import type { CloudWatchLogsClient, CloudWatchLogsClientConfig, PutLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs';
 import type { Clock } from '../core/clock.ts';
 import { cutBatch } from './cloudwatch-batch.ts';
 import type { CloudWatchDestination } from './destination.ts';
@@ -29,10 +23,20 @@ export interface CloudWatchDefaults {
 const CONNECTION_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * The SDK, loaded on first use: it adds about 22 MiB to a process, and most servers never forward
+ * to CloudWatch. One promise for the whole process.
+ */
+let sdk: Promise<typeof import('@aws-sdk/client-cloudwatch-logs')> | undefined;
+function cloudWatchSdk(): Promise<typeof import('@aws-sdk/client-cloudwatch-logs')> {
+  return (sdk ??= import('@aws-sdk/client-cloudwatch-logs'));
+}
+
 const ACCESS_ERRORS = new Set(['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'IncompleteSignatureException', 'MissingAuthenticationTokenException', 'ExpiredTokenException']);
 
 export class CloudWatchSink implements Sink {
-  private readonly client: CloudWatchLogsClient;
+  private readonly clientConfig: CloudWatchLogsClientConfig;
+  private clientInstance: CloudWatchLogsClient | undefined;
   private readonly stream: string;
   private streamReady = false;
   /** Counters shown in the destination's status. */
@@ -49,13 +53,19 @@ export class CloudWatchSink implements Sink {
     this.stream = config.logStreamName ?? `veritrail-${projectId}`;
     const credentials = config.accessKeyId && secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey } : defaults.credentials;
     const endpoint = config.endpoint ?? defaults.endpoint;
-    this.client = new CloudWatchLogsClient({
+    this.clientConfig = {
       region: config.region,
       maxAttempts: 1,
       requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
       ...(endpoint ? { endpoint } : {}),
       ...(credentials ? { credentials } : {}),
-    });
+    };
+  }
+
+  private async client(): Promise<{ client: CloudWatchLogsClient; sdk: typeof import('@aws-sdk/client-cloudwatch-logs') }> {
+    const loaded = await cloudWatchSdk();
+    this.clientInstance ??= new loaded.CloudWatchLogsClient(this.clientConfig);
+    return { client: this.clientInstance, sdk: loaded };
   }
 
   async deliver(events: readonly ForwardEvent[], signal: AbortSignal): Promise<number> {
@@ -63,8 +73,9 @@ export class CloudWatchSink implements Sink {
       if (!this.streamReady) await this.createStream(signal);
       const format = this.config.format === 'qumulo-json' ? qumuloCloudWatchJson : jsonLine;
       const batch = cutBatch(events, format, this.clock.now());
-      const output = await this.client.send(
-        new PutLogEventsCommand({ logGroupName: this.config.logGroupName, logStreamName: this.stream, logEvents: batch.logEvents }),
+      const { client, sdk } = await this.client();
+      const output = await client.send(
+        new sdk.PutLogEventsCommand({ logGroupName: this.config.logGroupName, logStreamName: this.stream, logEvents: batch.logEvents }),
         { abortSignal: signal },
       );
       this.notes.clamped += batch.clamped;
@@ -92,12 +103,13 @@ export class CloudWatchSink implements Sink {
 
   private async createStream(signal: AbortSignal): Promise<void> {
     const { logGroupName } = this.config;
-    const create = () => this.client.send(new CreateLogStreamCommand({ logGroupName, logStreamName: this.stream }), { abortSignal: signal });
+    const { client, sdk } = await this.client();
+    const create = () => client.send(new sdk.CreateLogStreamCommand({ logGroupName, logStreamName: this.stream }), { abortSignal: signal });
     try {
       await ignoreExists(create());
     } catch (error) {
       if ((error as Error).name !== 'ResourceNotFoundException' || !this.config.createLogGroup) throw error;
-      await ignoreExists(this.client.send(new CreateLogGroupCommand({ logGroupName }), { abortSignal: signal }));
+      await ignoreExists(client.send(new sdk.CreateLogGroupCommand({ logGroupName }), { abortSignal: signal }));
       await ignoreExists(create());
     }
     this.streamReady = true;
@@ -116,7 +128,7 @@ export class CloudWatchSink implements Sink {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    this.clientInstance?.destroy();
   }
 }
 

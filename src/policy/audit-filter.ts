@@ -13,9 +13,13 @@
  *    in order;
  *  - `roles` matches literal array elements only: Veritrail cannot know role inheritance.
  */
-import { parse as parseShell } from '@mongodb-js/shell-bson-parser';
-import { Query } from 'mingo';
+import type { Query } from 'mingo';
+import { lazyRequire } from '../core/lazy-require.ts';
 import { decodeExtendedJson } from './extended-json.ts';
+
+/** Loaded with the first filter compiled: most projects never have one. */
+const mingo = lazyRequire<typeof import('mingo')>('mingo');
+const shellParser = lazyRequire<typeof import('@mongodb-js/shell-bson-parser')>('@mongodb-js/shell-bson-parser');
 
 /** A filter that cannot be used; the message says why (shown to the caller, 400). */
 export class AuditFilterError extends Error {
@@ -50,7 +54,7 @@ function parserMessage(error: Error): string {
 export function parseAuditFilter(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = parseShell(text, { mode: 'strict', allowComments: true });
+    parsed = shellParser().parse(text, { mode: 'strict', allowComments: true });
   } catch (error) {
     throw new AuditFilterError(`it does not parse: ${parserMessage(error as Error)}`);
   }
@@ -117,7 +121,7 @@ export function compileAuditFilter(text: string): CompiledAuditFilter {
   let query: Query;
   try {
     // No server-side JavaScript, whatever the filter says ($where, $function are refused).
-    query = new Query(withoutSmallIns(document), { scriptEnabled: false });
+    query = new (mingo().Query)(withoutSmallIns(document), { scriptEnabled: false });
   } catch (error) {
     throw new AuditFilterError((error as Error).message);
   }

@@ -8,7 +8,11 @@
  * `ObjectId` instances). Query operators that look like EJSON keys (`$regex`, `$options`,
  * `$type`) are left alone: only an object whose keys are all wrapper keys is a wrapper.
  */
-import { EJSON, type Binary, type BSONRegExp, type ObjectId } from 'bson';
+import type { Binary, BSONRegExp, ObjectId } from 'bson';
+import { lazyRequire } from '../core/lazy-require.ts';
+
+/** Loaded when the first Extended JSON value is met (most events carry none). */
+const bson = lazyRequire<typeof import('bson')>('bson');
 
 /** Keys that make an object an Extended JSON value (canonical and relaxed, v2 and legacy). */
 const WRAPPER_KEYS = new Set([
@@ -70,7 +74,7 @@ function plainBson(value: { _bsontype: string }): unknown {
 
 function decodeWrapper(object: Record<string, unknown>): unknown {
   try {
-    const decoded = EJSON.deserialize(object, { relaxed: true }) as unknown;
+    const decoded = bson().EJSON.deserialize(object, { relaxed: true }) as unknown;
     if (decoded instanceof Date && Number.isNaN(decoded.getTime())) return object;
     return decoded !== null && typeof decoded === 'object' && '_bsontype' in decoded ? plainBson(decoded as { _bsontype: string }) : decoded;
   } catch {

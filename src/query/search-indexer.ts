@@ -31,6 +31,26 @@ export interface SearchIndexerOptions {
   chunk?: number;
   /** Reports a failure to index a log (it is retried). */
   onError?(projectId: string, error: unknown): void;
+  /** Told after each chunk how far a log's index got, and the log's size then. */
+  onProgress?(projectId: string, indexed: number, size: number): void;
+}
+
+/**
+ * What the server uses of search indexing, wherever the indexing runs: inline on the event loop
+ * (SearchIndexer) or in a thread of its own (SearchIndexerThread, search-indexer-thread.ts).
+ */
+export interface SearchIndexing {
+  /** A log grew (the sequencer's onCommitted), or may be behind (start-up). */
+  markDirty(projectId: string, treeSize?: number): void;
+  /**
+   * Resolves with the log's search index size once it is at least `size`, or after `timeoutMs`
+   * with whatever it is then. Never rejects: a lagging index gives an older snapshot, not an error.
+   */
+  waitFor(projectId: string, size: number, timeoutMs: number): Promise<number>;
+  /** Committed entries not yet searchable, per log seen. */
+  lag(): Map<string, number>;
+  /** Finishes the chunk in progress and stops; waiters get the size reached. */
+  stop(): Promise<void>;
 }
 
 interface Waiter {
@@ -38,43 +58,41 @@ interface Waiter {
   resolve(indexed: number): void;
 }
 
-export class SearchIndexer {
-  /** Logs that may have entries to index. Owned by the event loop. */
-  private readonly dirty = new Set<string>();
-  /** Each log's last known search index size and log size, for lag(). */
+/**
+ * How far each log's search index is, as reported by whoever indexes, and the searches waiting
+ * for it to reach a size. Lives on the thread that answers searches. Owned by its event loop.
+ */
+export class SearchProgress {
   private readonly known = new Map<string, { indexed: number; size: number }>();
   private readonly waiters = new Map<string, Waiter[]>();
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private readonly retries = new Set<NodeJS.Timeout>();
-  private readonly chunk: number;
 
-  constructor(
-    private readonly store: Store,
-    private readonly options: SearchIndexerOptions = {},
-  ) {
-    this.chunk = options.chunk ?? DEFAULT_SEARCH_INDEX_CHUNK;
+  constructor(private readonly store: Store) {}
+
+  /** The log is known to have at least `size` entries. */
+  noteSize(projectId: string, size: number): void {
+    const known = this.known.get(projectId);
+    if (known) known.size = Math.max(known.size, size);
   }
 
-  /** A log grew (the sequencer's onCommitted), or may be behind (start-up). */
-  markDirty(projectId: string, treeSize?: number): void {
-    if (this.stopped) return;
-    if (treeSize !== undefined) {
-      const known = this.known.get(projectId);
-      if (known) known.size = Math.max(known.size, treeSize);
-    }
-    this.dirty.add(projectId);
-    this.running ??= this.run();
+  /** The indexer reached `indexed` of a log of `size`; releases the waiters it satisfies. */
+  record(projectId: string, indexed: number, size: number): void {
+    this.known.set(projectId, { indexed, size: Math.max(size, this.known.get(projectId)?.size ?? 0) });
+    const list = this.waiters.get(projectId);
+    if (!list) return;
+    const still = list.filter((waiter) => {
+      if (indexed < waiter.size) return true;
+      waiter.resolve(indexed);
+      return false;
+    });
+    if (still.length > 0) this.waiters.set(projectId, still);
+    else this.waiters.delete(projectId);
   }
 
-  /**
-   * Resolves with the log's search index size once it is at least `size`, or after `timeoutMs`
-   * with whatever it is then. Never rejects: a lagging index gives an older snapshot, not an error.
-   */
-  async waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {
+  /** SearchIndexing.waitFor; `wake` asks the indexer to work on the log. */
+  async waitFor(projectId: string, size: number, timeoutMs: number, stopped: boolean, wake: () => void): Promise<number> {
     const indexed = await this.store.searchIndexSize(projectId);
-    if (indexed >= size || timeoutMs <= 0 || this.stopped) return indexed;
-    this.markDirty(projectId, size);
+    if (indexed >= size || timeoutMs <= 0 || stopped) return indexed;
+    wake();
     return new Promise((resolve) => {
       const waiter: Waiter = { size, resolve };
       const list = this.waiters.get(projectId) ?? [];
@@ -91,21 +109,64 @@ export class SearchIndexer {
     });
   }
 
-  /** Committed entries not yet searchable, per log this indexer has seen. */
   lag(): Map<string, number> {
     return new Map([...this.known].map(([projectId, { indexed, size }]) => [projectId, Math.max(0, size - indexed)]));
   }
 
-  /** Finishes the chunk in progress and stops; waiters get the size reached. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const timer of this.retries) clearTimeout(timer);
-    await this.running;
+  /** Releases every waiter with the size its log reached. */
+  releaseAll(): void {
     for (const [projectId, list] of this.waiters) {
       const indexed = this.known.get(projectId)?.indexed ?? 0;
       for (const waiter of list) waiter.resolve(indexed);
     }
     this.waiters.clear();
+  }
+
+  private dropWaiter(projectId: string, waiter: Waiter): void {
+    const list = this.waiters.get(projectId)?.filter((w) => w !== waiter);
+    if (list && list.length > 0) this.waiters.set(projectId, list);
+    else this.waiters.delete(projectId);
+  }
+}
+
+/** Indexes logs on the thread it runs on; inline on the server's, or inside the indexer thread. */
+export class SearchIndexer implements SearchIndexing {
+  /** Logs that may have entries to index. Owned by the event loop. */
+  private readonly dirty = new Set<string>();
+  private readonly progress: SearchProgress;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private readonly chunk: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: SearchIndexerOptions = {},
+  ) {
+    this.chunk = options.chunk ?? DEFAULT_SEARCH_INDEX_CHUNK;
+    this.progress = new SearchProgress(store);
+  }
+
+  markDirty(projectId: string, treeSize?: number): void {
+    if (this.stopped) return;
+    if (treeSize !== undefined) this.progress.noteSize(projectId, treeSize);
+    this.dirty.add(projectId);
+    this.running ??= this.run();
+  }
+
+  waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {
+    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => this.markDirty(projectId, size));
+  }
+
+  lag(): Map<string, number> {
+    return this.progress.lag();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    await this.running;
+    this.progress.releaseAll();
   }
 
   private async run(): Promise<void> {
@@ -146,27 +207,13 @@ export class SearchIndexer {
       indexed = written ? indexed + usable.length : await this.store.searchIndexSize(projectId);
       if (indexed >= size) size = await this.store.treeSize(projectId);
       this.record(projectId, indexed, size);
-      // Let requests (ingest above all) run between chunks.
+      // Let other work on this thread run between chunks.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
   private record(projectId: string, indexed: number, size: number): void {
-    this.known.set(projectId, { indexed, size: Math.max(size, this.known.get(projectId)?.size ?? 0) });
-    const list = this.waiters.get(projectId);
-    if (!list) return;
-    const still = list.filter((waiter) => {
-      if (indexed < waiter.size) return true;
-      waiter.resolve(indexed);
-      return false;
-    });
-    if (still.length > 0) this.waiters.set(projectId, still);
-    else this.waiters.delete(projectId);
-  }
-
-  private dropWaiter(projectId: string, waiter: Waiter): void {
-    const list = this.waiters.get(projectId)?.filter((w) => w !== waiter);
-    if (list && list.length > 0) this.waiters.set(projectId, list);
-    else this.waiters.delete(projectId);
+    this.progress.record(projectId, indexed, size);
+    this.options.onProgress?.(projectId, indexed, size);
   }
 }

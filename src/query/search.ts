@@ -30,7 +30,7 @@ import {
   VT_ERR_SEARCH_TIME_INVALID,
 } from '../core/errors.ts';
 import type { SearchHit, SearchPosition, SearchQuery, Store } from '../store/store.ts';
-import type { SearchIndexer } from './search-indexer.ts';
+import type { SearchIndexing } from './search-indexer.ts';
 
 /** Page size when the request names none (spec/api.md). */
 export const DEFAULT_SEARCH_LIMIT = 100;
@@ -159,7 +159,7 @@ function decodeCursor(text: string, digest: string): Cursor {
  */
 export async function searchEvents(
   store: Store,
-  indexer: SearchIndexer,
+  indexer: SearchIndexing,
   projectId: string,
   params: SearchParams,
   options: { indexWaitMs?: number; maxFilterCandidates?: number } = {},

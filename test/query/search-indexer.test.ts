@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { VeritrailNode } from '../../src/api/node.ts';
-import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
 import { tempDir } from '../helpers/stores.ts';
 
@@ -34,7 +34,7 @@ describe('search indexer', () => {
     assert.ok(odd.next);
     await node.close();
 
-    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dataDir, SQLITE_INDEX_FILE + suffix), { force: true });
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(dataDir, SQLITE_SEARCH_FILE + suffix), { force: true });
     node = await open(dataDir);
     t.after(() => node.close());
     // The node is up at once; the search index comes back in the background.

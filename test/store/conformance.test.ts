@@ -12,7 +12,7 @@ import { newApiKey } from '../../src/auth/api-keys.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
-import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { SQLITE_INDEX_FILE, SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 function envelope(projectId: string, eventId: string, n: number): Buffer {
@@ -25,7 +25,7 @@ const NOT_SUPPORTED = 'not supported' as const;
 /** Engine-specific expectations, keyed by engine (STYLE.md §10). */
 const LOSES_DERIVED_INDEX_FILE: Record<EngineName, ((handle: TestStore) => void) | typeof NOT_SUPPORTED> = {
   sqlite: (handle) => {
-    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(handle.dataDir, SQLITE_INDEX_FILE + suffix), { force: true });
+    for (const file of [SQLITE_INDEX_FILE, SQLITE_SEARCH_FILE]) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(handle.dataDir, file + suffix), { force: true });
   },
   postgres: NOT_SUPPORTED, // no derived data: the event-id index is in the database itself
 };

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { SQLITE_INDEX_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchSql, fts5Match, SEARCH_RANGE_SQL } from '../../src/store/sqlite/sqlite-search.ts';
 import type { SearchQuery } from '../../src/store/store.ts';
 import { tempDir } from '../helpers/stores.ts';
@@ -23,7 +23,7 @@ describe('sqlite: search query plans', () => {
   before(async () => {
     dataDir = tempDir();
     await new SqliteStore({ dataDir }).close();
-    db = new Database(path.join(dataDir, SQLITE_INDEX_FILE), { readonly: true });
+    db = new Database(path.join(dataDir, SQLITE_SEARCH_FILE), { readonly: true });
   });
   after(() => {
     db.close();

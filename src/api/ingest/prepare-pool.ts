@@ -5,12 +5,12 @@
  * durable commit; moving it off the main thread lets one core prepare the next batches while
  * the other runs HTTP and the sequencer. Small bodies stay inline, where a thread hop costs more
  * than it saves.
- *
- * The workers run the TypeScript sources through tsx, whether or not the main process was
- * started with it, so they load the same prepare.ts the inline path uses.
+
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../core/ts-worker.ts';
+import { sourceModule } from '../../core/package-root.ts';
 import { unpackItems, type BodyKind, type PrepareLimits, type PrepareOutcome } from '../../log/prepare.ts';
 import type { PrepareJob } from './prepare-worker.ts';
 
@@ -28,8 +28,7 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const WORKER_URL = new URL('./prepare-worker.ts', import.meta.url).href;
-const BOOTSTRAP = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+const WORKER_URL = sourceModule('src/api/ingest/prepare-worker.ts');
 
 export class PreparePool {
   private readonly workers: Worker[] = [];
@@ -43,7 +42,7 @@ export class PreparePool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(BOOTSTRAP, { eval: true });
+    const worker = startTsWorker(WORKER_URL);
     const jobs = new Map<number, Pending>();
     this.pending.set(worker, jobs);
     worker.unref();

@@ -87,52 +87,65 @@ export const SQLITE_MIGRATIONS: Migration[] = [
 ];
 
 /**
- * The index file's schema. It is derived data, so a change of this version drops and rebuilds
- * the file from the main file instead of migrating it.
+ * The derived files' schemas. They hold data the main file can rebuild, so a change of version
+ * drops and rebuilds the file instead of migrating it (sqlite-derived-file.ts).
  */
-export const SQLITE_INDEX_SCHEMA_VERSION = 2;
-export const SQLITE_INDEX_SCHEMA = [
-  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  // How far each log has been indexed: entries below `size` are in event_ids.
-  `CREATE TABLE indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
-  // 48 bits of SHA-256(event id) -> index. Several indexes may share a hash; the entry itself
-  // settles which one, if any, has the id.
-  `CREATE TABLE event_ids (
-     project_pk INTEGER NOT NULL,
-     id_hash INTEGER NOT NULL,
-     idx INTEGER NOT NULL,
-     PRIMARY KEY (project_pk, id_hash, idx)
-   ) WITHOUT ROWID`,
-  // --- search (sqlite-search.ts) ---
-  // How far each log's search documents go: entries below `size` are in search_events.
-  `CREATE TABLE search_indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
-  // One row per entry, keyed like the main file's entries (sqlite-keys.ts), so rows arrive in
-  // key order and each secondary index below ends in the key: (…, time, key) is the search
-  // order, and every page is a range scan of one index.
-  `CREATE TABLE search_events (
-     key INTEGER PRIMARY KEY,
-     project_pk INTEGER NOT NULL,
-     time INTEGER NOT NULL,
-     name TEXT,
-     source TEXT,
-     ip TEXT,
-     outcome TEXT
-   )`,
-  `CREATE INDEX search_by_time ON search_events (project_pk, time)`,
-  // Partial indexes: events without the field cost nothing, and `field = ?` implies NOT NULL.
-  `CREATE INDEX search_by_name ON search_events (project_pk, name, time) WHERE name IS NOT NULL`,
-  `CREATE INDEX search_by_source ON search_events (project_pk, source, time) WHERE source IS NOT NULL`,
-  `CREATE INDEX search_by_ip ON search_events (project_pk, ip, time) WHERE ip IS NOT NULL`,
-  `CREATE INDEX search_by_outcome ON search_events (project_pk, outcome, time) WHERE outcome IS NOT NULL`,
-  // An event has any number of actors (a CloudTrail userName and ARN, every Mongo user).
-  `CREATE TABLE search_actors (
-     project_pk INTEGER NOT NULL,
-     actor TEXT NOT NULL,
-     time INTEGER NOT NULL,
-     key INTEGER NOT NULL,
-     PRIMARY KEY (project_pk, actor, time, key)
-   ) WITHOUT ROWID`,
-  // Full text: rowid = entry key, so `rowid BETWEEN` scopes a MATCH to one project. Contentless
-  // (the words live in the main file's envelopes) and without column sizes (no ranking is done).
-  `CREATE VIRTUAL TABLE search_text USING fts5 (text, content = '', columnsize = 0, tokenize = 'unicode61 remove_diacritics 2')`,
-];
+
+/** The event-id index (`veritrail-index.db`), written by the sequencer's commits. */
+export const SQLITE_INDEX_SCHEMA = {
+  version: 3,
+  statements: [
+    // How far each log has been indexed: entries below `size` are in event_ids.
+    `CREATE TABLE indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
+    // 48 bits of SHA-256(event id) -> index. Several indexes may share a hash; the entry itself
+    // settles which one, if any, has the id.
+    `CREATE TABLE event_ids (
+       project_pk INTEGER NOT NULL,
+       id_hash INTEGER NOT NULL,
+       idx INTEGER NOT NULL,
+       PRIMARY KEY (project_pk, id_hash, idx)
+     ) WITHOUT ROWID`,
+  ],
+};
+
+/**
+ * The search index (`veritrail-search.db`, sqlite-search.ts), written by the search indexer in
+ * its own thread: a file of its own, so that its long transactions never wait on the
+ * sequencer's, nor the sequencer's on its.
+ */
+export const SQLITE_SEARCH_SCHEMA = {
+  version: 1,
+  statements: [
+    // How far each log's search documents go: entries below `size` are in search_events.
+    `CREATE TABLE search_indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
+    // One row per entry, keyed like the main file's entries (sqlite-keys.ts), so rows arrive in
+    // key order and each secondary index below ends in the key: (…, time, key) is the search
+    // order, and every page is a range scan of one index.
+    `CREATE TABLE search_events (
+       key INTEGER PRIMARY KEY,
+       project_pk INTEGER NOT NULL,
+       time INTEGER NOT NULL,
+       name TEXT,
+       source TEXT,
+       ip TEXT,
+       outcome TEXT
+     )`,
+    `CREATE INDEX search_by_time ON search_events (project_pk, time)`,
+    // Partial indexes: events without the field cost nothing, and `field = ?` implies NOT NULL.
+    `CREATE INDEX search_by_name ON search_events (project_pk, name, time) WHERE name IS NOT NULL`,
+    `CREATE INDEX search_by_source ON search_events (project_pk, source, time) WHERE source IS NOT NULL`,
+    `CREATE INDEX search_by_ip ON search_events (project_pk, ip, time) WHERE ip IS NOT NULL`,
+    `CREATE INDEX search_by_outcome ON search_events (project_pk, outcome, time) WHERE outcome IS NOT NULL`,
+    // An event has any number of actors (a CloudTrail userName and ARN, every Mongo user).
+    `CREATE TABLE search_actors (
+       project_pk INTEGER NOT NULL,
+       actor TEXT NOT NULL,
+       time INTEGER NOT NULL,
+       key INTEGER NOT NULL,
+       PRIMARY KEY (project_pk, actor, time, key)
+     ) WITHOUT ROWID`,
+    // Full text: rowid = entry key, so `rowid BETWEEN` scopes a MATCH to one project. Contentless
+    // (the words live in the main file's envelopes) and without column sizes (no ranking is done).
+    `CREATE VIRTUAL TABLE search_text USING fts5 (text, content = '', columnsize = 0, tokenize = 'unicode61 remove_diacritics 2')`,
+  ],
+};

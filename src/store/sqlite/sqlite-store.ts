@@ -1,7 +1,8 @@
 /**
- * The embedded engine: better-sqlite3 over two files in the data directory.
+ * The embedded engine: better-sqlite3 over three files in the data directory: the main file,
+ * and two derived files (sqlite-derived-file.ts) that the main file can always rebuild.
  *
- * Why two files. De-duplication needs an index from event id to entry, and event ids are random
+ * Why the event-id index is a file of its own. De-duplication needs an index from event id to entry, and event ids are random
  * (CloudTrail's are UUIDs). A random-key B-tree touches a different page for almost every insert,
  * and with WAL and synchronous=FULL each of those pages is written and fsynced on every commit:
  * measured on the reference machine, that index alone cut durable inserts of 1 KiB rows from
@@ -14,10 +15,12 @@
  * Entries of every log share one table whose rowid packs (project, index) (sqlite-keys.ts), so
  * this engine allows 2^21 projects of up to 2^32 entries each.
  *
- * The search index (sqlite-search.ts) lives in the index file too, for the same reason and more:
- * it is derived, and its random-key B-trees and FTS5 segments would cost the durable commit far
- * more than the event-id index does. It is not written on the commit path at all: the search
- * indexer (query/search-indexer.ts) follows each log's tail and calls indexForSearch.
+ * The search index (sqlite-search.ts, `veritrail-search.db`) is derived too, and its random-key
+ * B-trees and FTS5 segments would cost the durable commit far more than the event-id index does.
+ * It is not written on the commit path at all: the search indexer (query/search-indexer.ts)
+ * follows each log's tail and calls indexForSearch, in a thread of its own through a second
+ * store opened with `searchWriter` (its own file, so neither writer ever waits on the other).
+ * The server's store reads it for searches.
  */
 import fs from 'node:fs';
 import { hash } from 'node:crypto';
@@ -45,8 +48,9 @@ import {
   type StoredEntry,
   type TileRef,
 } from '../store.ts';
-import { DEFAULT_SQLITE_INDEX_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
-import { SQLITE_INDEX_SCHEMA, SQLITE_INDEX_SCHEMA_VERSION, SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
+import { DEFAULT_SQLITE_INDEX_CACHE_KIB, SQLITE_SEARCH_READ_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
+import { SQLITE_INDEX_SCHEMA, SQLITE_MIGRATIONS, SQLITE_SEARCH_SCHEMA } from './sqlite-migrations.ts';
+import { closeDerivedAsOwner, openDerivedAsOwner, openDerivedForWriting, openDerivedReadOnly } from './sqlite-derived-file.ts';
 import { SqliteSequencerLock } from './sqlite-sequencer-lock.ts';
 import { entryKey, INDEX_BITS } from './sqlite-keys.ts';
 import { SqliteSearch } from './sqlite-search.ts';
@@ -63,13 +67,6 @@ function idHash(eventId: string): number {
   return hash('sha256', eventId, 'buffer').readUIntBE(0, 6);
 }
 
-function bootId(): string {
-  try {
-    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { engine: 'sqlite', concurrentWriters: false };
@@ -79,10 +76,12 @@ export class SqliteStore implements Store {
   private readonly lock: SqliteSequencerLock | undefined;
   /** Project id -> pk. Projects are never renumbered, so entries never go stale. */
   private readonly pks = new Map<string, number>();
-  /** The search tables of the index file; undefined for a read-only store without a usable file. */
+  /** The search file (veritrail-search.db); undefined for a reader when it cannot be trusted. */
+  private readonly search: Database.Database | undefined;
+  /** Its search tables. */
   private readonly searchIndex: SqliteSearch | undefined;
-  /** The index file opened read-only by a read-only store, closed with it. */
-  private readonly readOnlyIndex: Database.Database | undefined;
+  /** This store owns the data directory (the server): it holds the lock and marks the derived files. */
+  private readonly owner: boolean;
   /** Set when an index-file write failed after a main commit; cleared by catching up. */
   private indexStale = false;
   /**
@@ -104,28 +103,46 @@ export class SqliteStore implements Store {
   private lookupStatement: Database.Statement<[number, string], { id_hash: number; idx: number }> | undefined;
 
   constructor(private readonly config: SqliteConfig) {
-    const readOnly = config.readOnly ?? false;
+    this.owner = !config.readOnly && !config.searchWriter;
     const paths = sqlitePaths(config);
-    if (!readOnly) fs.mkdirSync(config.dataDir, { recursive: true });
+    if (this.owner) fs.mkdirSync(config.dataDir, { recursive: true });
     else if (!fs.existsSync(paths.main)) throw new Error(`no Veritrail store at ${paths.main}`);
-    this.lock = readOnly ? undefined : SqliteSequencerLock.acquire(config.dataDir);
+    this.lock = this.owner ? SqliteSequencerLock.acquire(config.dataDir) : undefined;
     try {
-      this.main = new Database(paths.main, { readonly: readOnly, fileMustExist: readOnly });
-      if (!readOnly) {
+      this.main = new Database(paths.main, { readonly: !this.owner, fileMustExist: !this.owner });
+      if (this.owner) {
         this.main.pragma('journal_mode = WAL');
         this.main.pragma('synchronous = FULL');
       }
       this.main.pragma('busy_timeout = 5000');
-      this.migrate(readOnly);
+      this.migrate(!this.owner);
       this.stmt = this.prepare();
-      this.index = readOnly ? undefined : this.openIndex(paths.index);
-      const searchDb = this.index ?? this.openIndexReadOnly(paths.index);
-      this.searchIndex = searchDb && new SqliteSearch(searchDb);
-      this.readOnlyIndex = readOnly ? searchDb : undefined;
+      const cacheKiB = config.indexCacheKiB ?? DEFAULT_SQLITE_INDEX_CACHE_KIB;
+      if (this.owner) {
+        // The event-id index is rebuilt below if it could not be trusted; the search index is
+        // left empty for the search indexer to rebuild in the background.
+        this.index = openDerivedAsOwner(paths.index, SQLITE_INDEX_SCHEMA, cacheKiB, () => true).db;
+        this.catchUpIndex(this.index);
+        this.search = openDerivedAsOwner(paths.search, SQLITE_SEARCH_SCHEMA, SQLITE_SEARCH_READ_CACHE_KIB, (db) => this.searchNotAhead(db)).db;
+      } else if (config.searchWriter) {
+        this.search = openDerivedForWriting(paths.search, SQLITE_SEARCH_SCHEMA, cacheKiB);
+      } else {
+        this.search = openDerivedReadOnly(paths.search, SQLITE_SEARCH_SCHEMA, (db) => this.searchNotAhead(db));
+      }
+      this.searchIndex = this.search && new SqliteSearch(this.search);
     } catch (error) {
       this.lock?.release();
       throw error;
     }
+  }
+
+  /**
+   * No log's search index may be ahead of the log itself (the main file lost commits, say,
+   * restored from a backup; FTS5 rows cannot be taken back one by one, so the file is rebuilt).
+   */
+  private searchNotAhead(db: Database.Database): boolean {
+    const sizes = new SqliteSearch(db).sizes();
+    return this.stmt.projects.all().every((project) => (sizes.get(project.pk) ?? 0) <= project.tree_size);
   }
 
   private migrate(readOnly: boolean): void {
@@ -191,75 +208,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  // --- the index file ---------------------------------------------------------------------
-
-  private openIndex(file: string): Database.Database {
-    let db = this.openIndexFile(file);
-    if (!this.indexTrustworthy(db)) {
-      // Written without fsync, the file is only trustworthy after a process crash, not after the
-      // machine went down uncleanly; then (or on a schema change) it is rebuilt from scratch.
-      // The event-id index is rebuilt below, before the store opens; the search index is left
-      // empty for the search indexer to rebuild in the background.
-      db.close();
-      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
-      db = this.openIndexFile(file);
-    }
-    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot', ?), ('clean', 'no')").run(bootId());
-    this.catchUpIndex(db);
-    return db;
-  }
-
-  /**
-   * The index file can be believed: same schema, closed cleanly or written since this boot, and
-   * no log's search index ahead of the log itself (the main file lost commits, say, restored
-   * from a backup; FTS5 rows cannot be taken back one by one, so the file is rebuilt).
-   */
-  private indexTrustworthy(db: Database.Database): boolean {
-    try {
-      const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-      if (meta('schema') !== String(SQLITE_INDEX_SCHEMA_VERSION)) return false;
-      if (meta('clean') !== 'yes' && meta('boot') !== bootId()) return false;
-      const sizes = new SqliteSearch(db).sizes();
-      return this.stmt.projects.all().every((project) => (sizes.get(project.pk) ?? 0) <= project.tree_size);
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * A read-only store (fsck, export beside a running server) reads the search index only when
-   * the file can be believed; otherwise searches see an empty index (search index size 0), and
-   * export reads the log itself instead.
-   */
-  private openIndexReadOnly(file: string): Database.Database | undefined {
-    if (!fs.existsSync(file)) return undefined;
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(file, { readonly: true, fileMustExist: true });
-      db.pragma('busy_timeout = 5000');
-      if (this.indexTrustworthy(db)) return db;
-    } catch {
-      // unreadable: treated as absent
-    }
-    db?.close();
-    return undefined;
-  }
-
-  private openIndexFile(file: string): Database.Database {
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    // Derived data: no fsync (see the file comment). A process crash loses nothing the OS has.
-    db.pragma('synchronous = OFF');
-    db.pragma(`cache_size = -${this.config.indexCacheKiB ?? DEFAULT_SQLITE_INDEX_CACHE_KIB}`);
-    const hasSchema = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'meta'").get();
-    if (!hasSchema) {
-      db.transaction(() => {
-        for (const sql of SQLITE_INDEX_SCHEMA) db.exec(sql);
-        db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(String(SQLITE_INDEX_SCHEMA_VERSION));
-      })();
-    }
-    return db;
-  }
+  // --- the event-id index file -------------------------------------------------------------
 
   /** Indexes every entry above each log's high-water mark (entries committed but not indexed). */
   private catchUpIndex(db: Database.Database): void {
@@ -316,11 +265,11 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.index) {
-      this.index.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clean', 'yes')").run();
-      this.index.close();
+    if (this.index) closeDerivedAsOwner(this.index);
+    if (this.search) {
+      if (this.owner) closeDerivedAsOwner(this.search);
+      else this.search.close();
     }
-    this.readOnlyIndex?.close();
     this.main.close();
     this.lock?.release();
   }
@@ -516,7 +465,7 @@ export class SqliteStore implements Store {
 
   async indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean> {
     this.check();
-    if (!this.index) throw new Error('a read-only SQLite store cannot index for search');
+    if (!this.owner && !this.config.searchWriter) throw new Error('a read-only SQLite store cannot index for search');
     return this.searchIndex!.index(this.pk(projectId), fromIndex, documents);
   }
 
