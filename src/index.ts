@@ -8,8 +8,10 @@ export type * from './api/node-config.ts';
 export { DEFAULT_PORT, DEFAULT_HOST, DEFAULT_DATA_DIR } from './api/node-config.ts';
 
 export type * from './store/store.ts';
-export { TreeSizeMismatchError, AlreadyExistsError, VersionMismatchError } from './store/store.ts';
+export { TreeSizeMismatchError, DuplicateEventIdError, AlreadyExistsError, VersionMismatchError } from './store/store.ts';
 export { SqliteStore } from './store/sqlite/sqlite-store.ts';
+export { PgStore } from './store/postgres/postgres-store.ts';
+export { openStore, type StoreLocation } from './store/open-store.ts';
 
 export { canonicalize } from './core/canonical-json.ts';
 export { envelopeText, type Envelope } from './core/envelope.ts';

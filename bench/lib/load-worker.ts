@@ -71,7 +71,9 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     return buffer;
   };
 
-  const connections = Array.from({ length: config.connections }, () => new HttpConnection(config.host, config.port));
+  // Spread over every server given (several nodes on one store), round robin.
+  const ports = config.ports ?? [config.port];
+  const connections = Array.from({ length: config.connections }, (_, i) => new HttpConnection(config.host, ports[i % ports.length]!));
   const t0 = performance.now();
   const windowStart = t0 + config.warmupSeconds * 1000;
   const windowEnd = windowStart + config.seconds * 1000;

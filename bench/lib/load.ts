@@ -22,6 +22,8 @@ export type RequestSpec =
 export interface LoadConfig {
   host: string;
   port: number;
+  /** Servers to spread the connections over, round robin (nodes sharing one store); default [port]. */
+  ports?: number[];
   connections: number;
   /** Load before the measured window, not counted. */
   warmupSeconds: number;

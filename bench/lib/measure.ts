@@ -22,28 +22,32 @@ export interface Measured {
 
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
-export async function measureLoad(server: ServerProcess, config: LoadConfig): Promise<Measured> {
+/** With several servers (nodes sharing one store), their CPU is summed and their memory is the largest. */
+export async function measureLoad(server: ServerProcess | ServerProcess[], config: LoadConfig): Promise<Measured> {
+  const servers = Array.isArray(server) ? server : [server];
+  const cpuSeconds = () => servers.reduce((sum, s) => sum + s.cpuSeconds(), 0);
+  const memory = () => ({ rssMiB: Math.max(...servers.map((s) => s.memory().rssMiB)), peakMiB: Math.max(...servers.map((s) => s.memory().peakMiB)) });
   let cpuAtStart = 0;
   let startedAt = 0;
   let serverCpu = NaN;
   let rssMaxMiB = 0;
   let peakMiB = NaN;
   const windowUs: [number, number] = [0, 0];
-  const sample = () => (rssMaxMiB = Math.max(rssMaxMiB, server.memory().rssMiB));
+  const sample = () => (rssMaxMiB = Math.max(rssMaxMiB, memory().rssMiB));
   const sampler = setInterval(sample, 250);
   try {
     const load = await runLoad(config, {
       onWindow(phase) {
         if (phase === 'start') {
           windowUs[0] = monotonicUs();
-          cpuAtStart = server.cpuSeconds();
+          cpuAtStart = cpuSeconds();
           startedAt = performance.now();
           return;
         }
         windowUs[1] = monotonicUs();
-        serverCpu = (server.cpuSeconds() - cpuAtStart) / ((performance.now() - startedAt) / 1000);
+        serverCpu = (cpuSeconds() - cpuAtStart) / ((performance.now() - startedAt) / 1000);
         sample();
-        peakMiB = server.memory().peakMiB;
+        peakMiB = memory().peakMiB;
       },
     });
     return { load, serverCpu, rssMaxMiB, peakMiB, windowUs };

@@ -31,18 +31,21 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `veritrail serve`; with `profileDir`, under `node --cpu-prof` writing there on exit. */
-export function startVeritrail(dataDir: string, profileDir?: string): Promise<ServerProcess> {
+/**
+ * Starts `veritrail serve`; with `profileDir`, under `node --cpu-prof` writing there on exit.
+ * `extra` adds arguments and environment (a PostgreSQL node's --store, key and secret).
+ */
+export function startVeritrail(dataDir: string, profileDir?: string, extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
   const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  return spawnServer([...execArgv, BIN, 'serve', '--data', dataDir, '--port', '0', '--origin-host', ORIGIN_HOST, '--log-level', 'warn']);
+  return spawnServer([...execArgv, BIN, 'serve', '--data', dataDir, '--port', '0', '--origin-host', ORIGIN_HOST, '--log-level', 'warn', ...(extra.args ?? [])], extra.env);
 }
 
 export function startBareHttp(): Promise<ServerProcess> {
   return spawnServer(['--import', 'tsx', BARE]);
 }
 
-async function spawnServer(args: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnServer(args: string[], env?: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -1,21 +1,146 @@
 /**
- * The PostgreSQL engine (issue 5) does not exist yet. When it lands, this module runs the two
- * ingest scenarios against a server on PostgreSQL, and a baseline of raw multi-row `pg` INSERTs
- * of the same rows, as baseline-sqlite.ts does for SQLite.
+ * Ingest on PostgreSQL (issue 5), on a throwaway PostgreSQL 15 cluster that this run starts and
+ * removes (the tests' harness, test/helpers/postgres.ts: Debian's binaries, a temporary
+ * directory, a free loopback port, fsync and synchronous_commit on):
+ *  - the baseline: raw multi-row `pg` INSERTs of the same rows (the canonical envelopes of the
+ *    same generated events) into a table shaped like Veritrail's entries table (primary key and
+ *    unique event-id index), 100 rows per statement, each statement its own durable commit, on
+ *    one connection;
+ *  - `veritrail serve --store` on a fresh database, batches of 100 and single events, 16
+ *    connections (issue 5's target: at least 20,000 events/s batched);
+ *  - two nodes on one fresh database, the same 16 connections spread over both and one log:
+ *    issue 5 asks that the second node not lower the total (the figure's baseline is one node).
  */
-import { atLeast, notMeasured } from '../lib/figures.ts';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { postgresCluster, type PostgresCluster } from '../../test/helpers/postgres.ts';
+import { generateSigner } from '../../src/log/signed-note.ts';
+import { EventSource, preparedEvents, withId } from '../lib/events.ts';
+import { atLeast, type Figure } from '../lib/figures.ts';
+import { describeErrors } from '../lib/load.ts';
+import { describeMeasured, eventBodies, measureLoad, type Measured } from '../lib/measure.ts';
 import type { Scenario } from '../lib/scenario.ts';
+import { benchProject, ORIGIN_HOST, startVeritrail, type ServerProcess } from '../lib/server.ts';
+import type { BenchContext } from '../lib/context.ts';
 
-const WHY = 'PostgreSQL engine lands with issue 5';
+const ROWS_PER_STATEMENT = 100;
+const DISTINCT_ROWS = 20_000;
+const CONNECTIONS = 16;
+const BATCH = 100;
+
+/** Raw multi-row INSERTs of the very rows Veritrail stores: what PostgreSQL and `pg` allow. */
+async function rawInserts(ctx: BenchContext, cluster: PostgresCluster): Promise<{ rate: number; meanRowBytes: number; statements: number }> {
+  const seconds = ctx.pick({ quick: 4, full: 10 });
+  const source = new EventSource();
+  const events = Array.from({ length: DISTINCT_ROWS }, (_, i) => withId(source.next(), 0, i));
+  const rows = preparedEvents('0123456789abcdef01234567', events, new Date().toISOString());
+  const url = await cluster.createDatabase();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE entries (
+      project_pk integer NOT NULL, idx bigint NOT NULL, event_id text COLLATE "C" NOT NULL, envelope bytea,
+      PRIMARY KEY (project_pk, idx), UNIQUE (project_pk, event_id))`);
+    const values = Array.from({ length: ROWS_PER_STATEMENT }, (_, i) => `($1, $${3 * i + 2}, $${3 * i + 3}, $${3 * i + 4})`).join(', ');
+    const text = `INSERT INTO entries (project_pk, idx, event_id, envelope) VALUES ${values}`;
+    // Each pass over the distinct rows goes to another project_pk, so event ids stay unique.
+    const insert = (from: number) => {
+      const params: unknown[] = [Math.floor(from / DISTINCT_ROWS)];
+      for (let i = from; i < from + ROWS_PER_STATEMENT; i++) params.push(i, rows[i % DISTINCT_ROWS]!.eventId, rows[i % DISTINCT_ROWS]!.envelope);
+      return client.query({ name: 'insert', text, values: params });
+    };
+    let inserted = 0;
+    for (; inserted < 10 * ROWS_PER_STATEMENT; inserted += ROWS_PER_STATEMENT) await insert(inserted);
+    const started = performance.now();
+    const end = started + seconds * 1000;
+    let measured = 0;
+    while (performance.now() < end) {
+      await insert(inserted);
+      inserted += ROWS_PER_STATEMENT;
+      measured += ROWS_PER_STATEMENT;
+    }
+    const rate = measured / ((performance.now() - started) / 1000);
+    return { rate, meanRowBytes: rows.reduce((sum, row) => sum + row.envelope.length, 0) / rows.length, statements: measured / ROWS_PER_STATEMENT };
+  } finally {
+    await client.end();
+    await cluster.dropDatabase(url);
+  }
+}
+
+/** `nodes` Veritrail nodes on one fresh database, one project, this load spread over them. */
+async function ingestOnPostgres(ctx: BenchContext, cluster: PostgresCluster, nodes: number, eventsPerRequest: number): Promise<Measured> {
+  const url = await cluster.createDatabase();
+  const env = { VERITRAIL_CHECKPOINT_KEY: generateSigner(ORIGIN_HOST).signerText, VERITRAIL_SERVER_SECRET: randomBytes(32).toString('base64') };
+  const servers: ServerProcess[] = [];
+  try {
+    // The first node alone on the empty database (it makes the first key), then the others.
+    servers.push(await startVeritrail(ctx.tempDir('pg-node'), undefined, { args: ['--store', url], env }));
+    const { projectId, writerKey } = await benchProject(servers[0]!);
+    for (let i = 1; i < nodes; i++) servers.push(await startVeritrail(ctx.tempDir('pg-node'), undefined, { args: ['--store', url], env }));
+    return await measureLoad(servers, {
+      host: servers[0]!.host,
+      port: servers[0]!.port,
+      ports: servers.map((s) => s.port),
+      connections: CONNECTIONS,
+      warmupSeconds: ctx.pick({ quick: 1, full: 3 }),
+      seconds: ctx.pick({ quick: 4, full: 10 }),
+      expectStatus: 201,
+      requests: eventBodies(ctx, projectId, writerKey, eventsPerRequest),
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await cluster.dropDatabase(url);
+  }
+}
+
+function note(measured: Measured, nodes: number): string {
+  const errors = describeErrors(measured.load, 201);
+  return `${CONNECTIONS} connections over ${nodes} node${nodes > 1 ? 's' : ''}; node CPU ${(measured.serverCpu * 100).toFixed(0)}% (summed)${errors ? `; not counted: ${errors}` : ''}`;
+}
 
 export const postgres: Scenario = {
   name: 'postgres',
-  description: 'the ingest figures on PostgreSQL against raw multi-row pg INSERTs (not yet measurable)',
-  async run() {
-    return [
-      notMeasured(this.name, 'baseline.pg.rows_per_s', 'Baseline: raw pg multi-row INSERTs, 100/statement', 'rows/s', WHY),
-      notMeasured(this.name, 'ingest.batched.pg.events_per_s', 'Ingest on PostgreSQL, batches of 100', 'events/s', WHY, [atLeast(50_000)]),
-      notMeasured(this.name, 'ingest.single.pg.events_per_s', 'Ingest on PostgreSQL, single events', 'events/s', WHY),
-    ];
+  description: 'ingest on PostgreSQL (one node; two nodes on one database) against raw multi-row pg INSERTs',
+  async run(ctx) {
+    const cluster = await postgresCluster();
+    const figures: Figure[] = [];
+
+    const raw = await rawInserts(ctx, cluster);
+    ctx.log(`raw PostgreSQL: ${Math.round(raw.rate)} rows/s (${Math.round(raw.meanRowBytes)}-byte rows, ${raw.statements} commits)`);
+    figures.push({ id: 'baseline.pg.rows_per_s', scenario: this.name, label: `Baseline: raw pg multi-row INSERTs, ${ROWS_PER_STATEMENT}/statement`, value: raw.rate, unit: 'rows/s' });
+
+    const batched = await ingestOnPostgres(ctx, cluster, 1, BATCH);
+    const oneNode = batched.load.okRate * BATCH;
+    ctx.log(`batched ingest on PostgreSQL: ${describeMeasured(batched, 'events/s')}`);
+    figures.push({
+      id: 'ingest.batched.pg.events_per_s',
+      scenario: this.name,
+      label: `Ingest on PostgreSQL, batches of ${BATCH}`,
+      value: oneNode,
+      unit: 'events/s',
+      baseline: { label: 'raw pg INSERTs', value: raw.rate },
+      targets: [atLeast(20_000)],
+      note: note(batched, 1),
+    });
+
+    const single = await ingestOnPostgres(ctx, cluster, 1, 1);
+    ctx.log(`single-event ingest on PostgreSQL: ${describeMeasured(single, 'events/s')}`);
+    figures.push({ id: 'ingest.single.pg.events_per_s', scenario: this.name, label: 'Ingest on PostgreSQL, single events', value: single.load.okRate, unit: 'events/s', note: note(single, 1) });
+
+    const two = await ingestOnPostgres(ctx, cluster, 2, BATCH);
+    ctx.log(`batched ingest, two nodes on one PostgreSQL, one log: ${describeMeasured(two, 'events/s')}`);
+    figures.push({
+      id: 'ingest.batched.pg.two_nodes.events_per_s',
+      scenario: this.name,
+      label: `Ingest on PostgreSQL, 2 nodes, one log, batches of ${BATCH}`,
+      value: two.load.okRate * BATCH,
+      unit: 'events/s',
+      baseline: { label: 'one node', value: oneNode },
+      targets: [atLeast(1, 'baseline-ratio')],
+      note: note(two, 2),
+    });
+
+    ctx.details[this.name] = { raw, batched, single, two };
+    return figures;
   },
 };

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
+import { isPostgresUrl } from '../store/postgres/postgres-config.ts';
 import type { SequencerHooks } from '../log/sequencer.ts';
 import type { ForwarderOptions } from '../forward/forwarder.ts';
 
@@ -43,16 +44,25 @@ export interface NodeConfig {
    * `<host>:<port>`. Fixed per project once the project exists. Example: `audit.example.com`.
    */
   originHost?: string;
-  /** The checkpoint signer key text (`PRIVATE+KEY+...`), instead of the data directory's file. */
+  /**
+   * The checkpoint signer key text (`PRIVATE+KEY+...`), instead of the data directory's file.
+   * Required, one value for every node, when nodes share a PostgreSQL store.
+   */
   checkpointKey?: string;
   /**
    * The server secret, base64 (32+ bytes), instead of the data directory's `server-secret` file.
    * It encrypts stored secrets that protocols need in clear; nodes sharing a store share it.
    */
   serverSecret?: string;
+  /**
+   * A PostgreSQL URL: when given, the node keeps everything in that database instead of the
+   * SQLite store in `dataDir`, and other nodes may share it. Default: none (SQLite). Example:
+   * `postgres://veritrail@db.internal:5432/veritrail`.
+   */
+  storeUrl?: string;
   /** Milliseconds between checkpoints of a growing log. Default 1000. */
   checkpointIntervalMs?: number;
-  /** A store to use instead of the SQLite store in `dataDir` (tests, other engines). */
+  /** An open store to use instead of opening one from `storeUrl` or `dataDir` (tests). */
   store?: Store;
   /** Time source; tests inject one. */
   clock?: Clock;
@@ -122,10 +132,15 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   if (!originHost || /[\s+]/.test(originHost)) {
     throw new Error(`origin host ${JSON.stringify(originHost)} may not be empty or hold spaces or '+'; set --origin-host to the public host name`);
   }
+  if (config.storeUrl !== undefined && !isPostgresUrl(config.storeUrl)) {
+    throw new Error('the store URL must start with postgres:// or postgresql://; give --store a PostgreSQL URL, or leave it out to use SQLite in --data');
+  }
   if (config.checkpointIntervalMs !== undefined && !(config.checkpointIntervalMs >= 10)) {
     throw new Error('checkpointIntervalMs must be at least 10');
   }
   if (config.auditPolicyRefreshMs !== undefined && !(config.auditPolicyRefreshMs >= 0)) throw new Error('auditPolicyRefreshMs must be 0 or more milliseconds');
+  const leaseMs = config.forwarding?.leaseMs;
+  if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 100)) throw new Error(`forward lease ${leaseMs} must be a whole number of milliseconds, at least 100; give --forward-lease-ms a number such as 45000`);
   const region = config.region ?? DEFAULT_REGION;
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
   const metricsAccess = config.metricsAccess ?? DEFAULT_METRICS_ACCESS;

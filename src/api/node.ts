@@ -18,11 +18,11 @@ import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { SearchIndexer, type SearchIndexing } from '../query/search-indexer.ts';
 import { SearchIndexerThread } from '../query/search-indexer-thread.ts';
-import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
 import { meteredCommitHooks } from './metrics.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
+import { openStore } from '../store/open-store.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
 import { AccessTokens } from '../auth/access-tokens.ts';
 import { DigestAuthenticator } from '../auth/digest-authenticator.ts';
@@ -87,10 +87,10 @@ export class VeritrailNode {
   static async open(input: NodeConfig): Promise<VeritrailNode> {
     const config = resolveNodeConfig(input);
     const clock = config.clock ?? systemClock;
-    const store = config.store ?? new SqliteStore({ dataDir: config.dataDir });
+    const store = config.store ?? (await openStore({ storeUrl: config.storeUrl, dataDir: config.dataDir }));
     try {
-      const signer = loadOrCreateSigner(config.dataDir, config.originHost, config.checkpointKey);
-      const secretBox = new SecretBox(loadOrCreateServerSecret(config.dataDir, config.serverSecret));
+      const signer = loadOrCreateSigner(config.dataDir, config.originHost, config.checkpointKey, { create: !store.capabilities.concurrentWriters });
+      const secretBox = new SecretBox(loadOrCreateServerSecret(config.dataDir, config.serverSecret, { create: !store.capabilities.concurrentWriters }));
       const reader = new TreeReader(store);
       await verifyAtStart(store, reader, signer);
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
@@ -100,9 +100,10 @@ export class VeritrailNode {
         if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
       };
       // In a thread of its own when the engine can give it a handle there (the SQLite store in
-      // the data directory); inline on this event loop for a store handed in by the caller.
+      // the data directory); inline on this event loop for a store handed in by the caller and
+      // for PostgreSQL, whose indexing is mostly the database server's work anyway.
       const searchIndexer: SearchIndexing =
-        !config.store && (config.searchIndexing ?? 'thread') === 'thread'
+        !config.store && store.capabilities.engine === 'sqlite' && (config.searchIndexing ?? 'thread') === 'thread'
           ? new SearchIndexerThread(store, { engine: 'sqlite', dataDir: config.dataDir }, { onError: onIndexError })
           : new SearchIndexer(store, { onError: onIndexError });
       const sequencer = new Sequencer(store, {
@@ -256,7 +257,12 @@ async function ensureSystemProject(store: Store, checkpointer: Checkpointer, ori
   return id;
 }
 
-/** On a store with no projects and no keys, makes the first ORG_OWNER key. */
+/**
+ * On a store with no projects and no keys, makes the first ORG_OWNER key.
+ *
+ * BUG: nodes that start together on an empty shared store may each make (and print) a first
+ * key. Each key is valid and shown once; the README says to start one node first.
+ */
 async function createFirstKey(store: Store, clock: Clock): Promise<string | undefined> {
   if ((await store.listKeys(null)).length > 0 || (await store.listProjects()).length > 0) return undefined;
   const { record, secret } = newApiKey('ORG_OWNER', null, 'first key, made at first start', clock.now());

@@ -15,8 +15,9 @@ import { monitorCheckpoint } from '../log/checkpoint-monitor.ts';
 import { verifyExportFile } from '../log/export-verifier.ts';
 import { fsckLog } from '../log/fsck.ts';
 import { CHECKPOINT_KEY_FILE } from '../log/log-key.ts';
-import { parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
-import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { generateSigner, parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
+import { openStore } from '../store/open-store.ts';
+import { DEFAULT_FORWARD_LEASE_MS } from '../forward/destination-worker.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { exportCsv, exportJsonl } from '../query/export.ts';
 import { parseTimeRange } from '../query/search.ts';
@@ -26,6 +27,9 @@ import { pipeline } from 'node:stream/promises';
 const program = new Command('veritrail').description('A tamper-evident audit log service').showHelpAfterError();
 
 const dataOption = () => new Option('--data <dir>', 'data directory').env('VERITRAIL_DATA').default(DEFAULT_DATA_DIR);
+/** An empty VERITRAIL_DATABASE_URL counts as unset (SQLite), as an empty variable usually means. */
+const storeOption = () => new Option('--store <url>', 'PostgreSQL URL (postgres://...) instead of SQLite in --data').env('VERITRAIL_DATABASE_URL');
+const checkpointKeyOption = () => new Option('--checkpoint-key <text>', 'checkpoint signer key (PRIVATE+KEY+...) instead of the data directory file').env('VERITRAIL_CHECKPOINT_KEY');
 
 program
   .command('serve')
@@ -33,21 +37,24 @@ program
   .addOption(new Option('--port <port>', 'TCP port').env('VERITRAIL_PORT').default(String(DEFAULT_PORT)))
   .addOption(new Option('--host <host>', 'listen address').env('VERITRAIL_HOST').default(DEFAULT_HOST))
   .addOption(dataOption())
+  .addOption(storeOption())
   .addOption(new Option('--origin-host <name>', 'public host name that begins every log origin (default host:port)').env('VERITRAIL_ORIGIN_HOST'))
-  .addOption(new Option('--checkpoint-key <text>', 'checkpoint signer key (PRIVATE+KEY+...) instead of the data directory file').env('VERITRAIL_CHECKPOINT_KEY'))
+  .addOption(checkpointKeyOption())
   .addOption(new Option('--server-secret <base64>', 'server secret (32+ bytes, base64) instead of the data directory file').env('VERITRAIL_SERVER_SECRET'))
   .addOption(new Option('--log-level <level>', 'pino log level').env('VERITRAIL_LOG_LEVEL').default('info'))
   .addOption(new Option('--region <region>', 'awsRegion written into self-audit records').env('VERITRAIL_REGION'))
   .addOption(new Option('--audit-reads', 'also record reads of the management API in self-audit').env('VERITRAIL_AUDIT_READS'))
   .addOption(new Option('--metrics-access <who>', 'who may read GET /metrics: public, or org (an ORG_OWNER key)').choices(['public', 'org']).env('VERITRAIL_METRICS_ACCESS').default(DEFAULT_METRICS_ACCESS))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per key (0: no limit)').env('VERITRAIL_RATE_LIMIT').default(String(DEFAULT_RATE_LIMIT_PER_MINUTE)))
-  .action(async (options: { port: string; host: string; data: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string }) => {
+  .addOption(new Option('--forward-lease-ms <ms>', 'with a shared store: how long one node holds delivery of a destination unrenewed (another takes over a dead node\'s destinations within it)').env('VERITRAIL_FORWARD_LEASE_MS').default(String(DEFAULT_FORWARD_LEASE_MS)))
+  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string; forwardLeaseMs: string }) => {
     // The server (HTTP, every dialect) is loaded only to serve: the offline commands stay light.
     const { serve } = await import('./serve.ts');
     await serve({
       port: Number(options.port),
       host: options.host,
       dataDir: options.data,
+      storeUrl: options.store || undefined,
       originHost: options.originHost,
       checkpointKey: options.checkpointKey,
       serverSecret: options.serverSecret,
@@ -56,6 +63,7 @@ program
       auditReads: options.auditReads === true,
       metricsAccess: options.metricsAccess,
       rateLimitPerMinute: Number(options.rateLimit),
+      forwarding: { leaseMs: Number(options.forwardLeaseMs) },
     });
   });
 
@@ -63,11 +71,15 @@ program
   .command('fsck')
   .description('recompute every leaf, tile and root of the store from the stored entries and name the first bad index')
   .addOption(dataOption())
+  .addOption(storeOption())
   .option('--project <id>', 'check one project only')
-  .option('--key <vkey>', 'verifier key (text or file); default: the data directory key')
-  .action(async (options: { data: string; project?: string; key?: string }) => {
-    const verifier = options.key ? readVerifier(options.key) : parseSignerKey(fs.readFileSync(path.join(options.data, CHECKPOINT_KEY_FILE), 'utf8'));
-    const store = new SqliteStore({ dataDir: options.data, readOnly: true });
+  .option('--key <vkey>', 'verifier key (text or file); default: the public half of the checkpoint key')
+  .addOption(checkpointKeyOption())
+  .action(async (options: { data: string; store?: string; project?: string; key?: string; checkpointKey?: string }) => {
+    const verifier = options.key
+      ? readVerifier(options.key)
+      : parseSignerKey(options.checkpointKey ?? fs.readFileSync(path.join(options.data, CHECKPOINT_KEY_FILE), 'utf8'));
+    const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data, readOnly: true });
     let failed = 0;
     try {
       const projects = (await store.listProjects()).filter((p) => !options.project || p.id === options.project);
@@ -130,9 +142,10 @@ program
   .option('--to <time>', 'RFC 3339: events whose time is before it')
   .option('--out <file>', 'write here instead of standard output')
   .addOption(dataOption())
-  .action(async (options: { project: string; format: 'jsonl' | 'csv'; from?: string; to?: string; out?: string; data: string }) => {
+  .addOption(storeOption())
+  .action(async (options: { project: string; format: 'jsonl' | 'csv'; from?: string; to?: string; out?: string; data: string; store?: string }) => {
     const range = parseTimeRange(options.from, options.to);
-    const store = new SqliteStore({ dataDir: options.data, readOnly: true });
+    const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data, readOnly: true });
     try {
       if (!(await store.getProject(options.project))) throw new Error(`no project ${options.project} in ${options.data}`);
       const checkpoint = await store.latestCheckpoint(options.project);
@@ -147,7 +160,8 @@ program
     }
   });
 
-const keys = program.command('keys').description('manage keys offline (the server must not be running on this data directory)');
+
+const keys = program.command('keys').description('manage keys offline (with SQLite, the server must not be running on this data directory)');
 keys
   .command('create')
   .description('create a key and print it once')
@@ -157,14 +171,15 @@ keys
   .addOption(new Option('--type <type>', 'native (Bearer only), atlas (also an Atlas API key pair for HTTP Digest) or service-account (also OAuth client credentials)').choices([...KEY_TYPES]).default('native'))
   .addOption(new Option('--server-secret <base64>', 'the server secret, when the server is given one instead of the data directory file').env('VERITRAIL_SERVER_SECRET'))
   .addOption(dataOption())
-  .action(async (options: { role: string; project?: string; description: string; data: string; type: KeyType; serverSecret?: string }) => {
+  .addOption(storeOption())
+  .action(async (options: { role: string; project?: string; description: string; data: string; store?: string; type: KeyType; serverSecret?: string }) => {
     if (!isRole(options.role)) throw new Error(`unknown role ${options.role}`);
     if ((options.role === 'ORG_OWNER') !== (options.project === undefined)) throw new Error('ORG_OWNER keys take no --project; project keys need one');
-    const store = new SqliteStore({ dataDir: options.data });
+    const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data });
     try {
       if (options.project && !(await store.getProject(options.project))) throw new Error(`no project ${options.project}`);
       const credentials: KeyCredentials =
-        options.type === 'atlas' ? { type: 'atlas', secretBox: new SecretBox(loadOrCreateServerSecret(options.data, options.serverSecret)) } : { type: options.type };
+        options.type === 'atlas' ? { type: 'atlas', secretBox: new SecretBox(loadOrCreateServerSecret(options.data, options.serverSecret, { create: !store.capabilities.concurrentWriters })) } : { type: options.type };
       const { record, secret } = newApiKey(options.role, options.project ?? null, options.description, Date.now(), credentials);
       await store.createKey(record);
       // A native key prints alone, as before; the other types print their scheme's names too.
@@ -174,6 +189,15 @@ keys
     } finally {
       await store.close();
     }
+  });
+
+keys
+  .command('checkpoint')
+  .description('make a new checkpoint signer key and print it once (give the same one to every node sharing a PostgreSQL store)')
+  .requiredOption('--origin-host <name>', 'the public host name the nodes serve as (their --origin-host); it names the key')
+  .action((options: { originHost: string }) => {
+    // Printed to standard output only, for the operator to put in a secret store.
+    console.log(generateSigner(options.originHost).signerText);
   });
 
 function readVerifier(keyOrFile: string): NoteVerifier {

@@ -2,6 +2,7 @@
 import { buildApp } from '../api/app.ts';
 import { VeritrailNode } from '../api/node.ts';
 import type { NodeConfig } from '../api/node-config.ts';
+import { describePostgresUrl } from '../store/postgres/postgres-config.ts';
 import type { FastifyBaseLogger } from 'fastify';
 
 export async function serve(config: NodeConfig): Promise<void> {
@@ -46,5 +47,6 @@ export async function serve(config: NodeConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   const address = await app.listen({ host: node.config.host, port: node.config.port });
-  process.stdout.write(`Veritrail is listening on ${address} (data in ${node.config.dataDir})\n`);
+  const where = node.config.storeUrl ? `store ${describePostgresUrl(node.config.storeUrl)}` : `data in ${node.config.dataDir}`;
+  process.stdout.write(`Veritrail is listening on ${address} (${where})\n`);
 }

@@ -69,7 +69,7 @@ export class DestinationService {
       if (next.enabled) await cursorOrStart(this.store, projectId, id, next.startFrom, this.clock);
       try {
         const record = await this.store.putSetting(projectId, destinationSettingName(id), next, { ifVersion: current.version, at: isoTime(this.clock.now()) });
-        await this.forwarder.apply(projectId, id, next);
+        await this.forwarder.apply(projectId, id, next, record.version);
         return { id, version: record.version, updatedAt: record.updatedAt, destination: next };
       } catch (error) {
         if (!(error instanceof VersionMismatchError)) throw error;

@@ -26,6 +26,13 @@ import { DeliveryError, errorDetail, type Sink } from './sink.ts';
 export const DEFAULT_FORWARD_BATCH_EVENTS = 5000;
 /** How often an idle worker looks at the log even without a commit notice (a backstop). */
 export const DEFAULT_FORWARD_POLL_MS = 1000;
+/**
+ * How long a node's hold on delivering a destination lasts without renewal (store.ts
+ * `takeLease`): after a node dies, another takes its destinations over within about this
+ * time. Renewed while it has half left; longer than any one delivery attempt (30 s timeouts),
+ * so that a slow receiver does not hand the destination to a second node mid-batch.
+ */
+export const DEFAULT_FORWARD_LEASE_MS = 45_000;
 
 export type DestinationState = 'disabled' | 'connecting' | 'connected' | 'error';
 
@@ -61,6 +68,16 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Told about every failed attempt (the node logs it). */
   onError?: (error: unknown) => void;
+  /** Who this node is, for the delivery lease (unique per running Forwarder). */
+  holder: string;
+  /** The delivery lease's length. Default DEFAULT_FORWARD_LEASE_MS. */
+  leaseMs?: number;
+  /**
+   * Resolves false when the stored configuration of the destination is no longer the one this
+   * worker runs (another node changed it); the worker then delivers nothing more and waits to
+   * be replaced.
+   */
+  isCurrent: () => Promise<boolean>;
 }
 
 export class DestinationWorker {
@@ -75,6 +92,8 @@ export class DestinationWorker {
   private woken = false;
   private wakeIdle: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Until when (this process's clock, taken before asking) the delivery lease is surely ours. */
+  private leaseUntil = 0;
 
   constructor(
     private readonly store: Store,
@@ -111,6 +130,13 @@ export class DestinationWorker {
     try {
       while (!signal.aborted) {
         try {
+          if (!(await this.holdLease())) {
+            // Another node delivers this destination (store.ts takeLease), and moves its cursor:
+            // read it afresh once the lease is ours.
+            this.next = undefined;
+            await abortableSleep(this.leaseMs() / 4, signal);
+            continue;
+          }
           this.sink ??= this.makeSink();
           this.next ??= await cursorOrStart(this.store, this.projectId, this.destinationId, this.startFrom, this.options.clock);
           this.woken = false;
@@ -126,6 +152,10 @@ export class DestinationWorker {
           // A committed entry that cannot be read is damage for fsck to name; skipping it
           // would be a silent gap, so the worker waits here, in error, until it is readable.
           if (present.length === 0) throw new DeliveryError(`Entry ${this.next} of the log cannot be read`, 'run `veritrail fsck`');
+          if (!(await this.options.isCurrent())) {
+            await abortableSleep(this.leaseMs(), signal); // until the Forwarder replaces this worker
+            continue;
+          }
           const delivered = await this.sink.deliver(present.map(forwardEvent), signal);
           await this.advance(delivered);
           this.state = 'connected';
@@ -143,7 +173,32 @@ export class DestinationWorker {
       }
     } finally {
       await this.sink?.close().catch(() => {});
+      // Let another node (or this worker's replacement) take over at once.
+      if (this.leaseUntil > 0) await this.store.dropLease(this.leaseName(), this.options.holder).catch(() => {});
     }
+  }
+
+  private leaseName(): string {
+    return `forward/${this.projectId}/${this.destinationId}`;
+  }
+
+  private leaseMs(): number {
+    return this.options.leaseMs ?? DEFAULT_FORWARD_LEASE_MS;
+  }
+
+  /**
+   * Takes or renews the delivery lease when less than half of it is left; false while another
+   * node holds it. If the lease is lost unawares (this process stalls past it), two nodes may
+   * deliver one batch: at-least-once allows that, and a cursor written late only moves back
+   * and resends, never skips.
+   */
+  private async holdLease(): Promise<boolean> {
+    const ms = this.leaseMs();
+    const now = Date.now();
+    if (now < this.leaseUntil - ms / 2) return true;
+    const held = await this.store.takeLease(this.leaseName(), this.options.holder, ms);
+    this.leaseUntil = held ? now + ms : 0;
+    return held;
   }
 
   /** Moves the durable cursor past `delivered` more events. */

@@ -9,11 +9,20 @@ import { generateSigner, parseSignerKey, type NoteSigner } from './signed-note.t
 
 export const CHECKPOINT_KEY_FILE = 'checkpoint-key';
 
-/** Loads the signer from `text` if given, else from the data directory, making it if missing. */
-export function loadOrCreateSigner(dataDir: string, keyName: string, text?: string): NoteSigner {
+/**
+ * Loads the signer from `text` if given, else from the data directory, making it if missing
+ * unless `create` is false: a store shared by several nodes needs one key on all of them, and
+ * a node that made its own would sign checkpoints no other node's verifier key accepts.
+ */
+export function loadOrCreateSigner(dataDir: string, keyName: string, text?: string, options: { create?: boolean } = {}): NoteSigner {
   if (text) return parseSignerKey(text);
   const file = path.join(dataDir, CHECKPOINT_KEY_FILE);
   if (fs.existsSync(file)) return parseSignerKey(fs.readFileSync(file, 'utf8'));
+  if (options.create === false) {
+    throw new Error(
+      `this store is shared by several nodes, so every node must sign with the same checkpoint key, and none was given: make one with \`veritrail keys checkpoint --origin-host ${keyName}\` and give it to every node as VERITRAIL_CHECKPOINT_KEY (or --checkpoint-key, or the file ${file})`,
+    );
+  }
   const signer = generateSigner(keyName);
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(file, signer.signerText + '\n', { mode: 0o600, flag: 'wx' });

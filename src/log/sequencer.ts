@@ -9,7 +9,7 @@
  */
 import { FatalError, VT_ERR_EVENT_ID_CONFLICT, VT_ERR_SHUTTING_DOWN } from '../core/errors.ts';
 import { sameEventContent, parseEnvelope } from '../core/envelope.ts';
-import { TreeSizeMismatchError, type LogAppend, type Store, type StoredEntry } from '../store/store.ts';
+import { DuplicateEventIdError, TreeSizeMismatchError, type LogAppend, type LogLock, type Store, type StoredEntry } from '../store/store.ts';
 import { leafHash } from './hashing.ts';
 import type { PreparedEvent } from './prepare.ts';
 import { TreeEdge } from './tree-edge.ts';
@@ -18,7 +18,10 @@ import { TreeEdge } from './tree-edge.ts';
 export const DEFAULT_BATCH_MAX_EVENTS = 8192;
 /** How many logs' tree edges stay in memory; others reload from their tiles on next use. */
 export const DEFAULT_EDGE_CACHE_SIZE = 4096;
-/** How often a commit that lost a race with another sequencer is retried before giving up. */
+/**
+ * How often a commit that lost a race with another sequencer is retried before giving up. With
+ * the store's log lock held a race can only be lost when that lock was lost, so this is rare.
+ */
 const MAX_SIZE_MISMATCH_RETRIES = 3;
 
 /** What the caller gets for one event. */
@@ -104,7 +107,7 @@ export class Sequencer {
         // and queued now, and join this commit instead of waiting for the next.
         await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.take();
-        await this.commitBatch(batch);
+        await this.commitLocked(batch);
       }
     } finally {
       this.running = undefined;
@@ -128,6 +131,27 @@ export class Sequencer {
   }
 
   /**
+   * Holds the store's lock of every log in the batch (store.ts `lockLogs`) while the batch is
+   * planned and committed, so that no other node appends to those logs in between. Crash-wise
+   * the lock is nothing: the database drops it with this process's session.
+   */
+  private async commitLocked(batch: PendingRequest[]): Promise<void> {
+    const projects = [...new Set(batch.map((r) => r.projectId))];
+    let lock: LogLock;
+    try {
+      lock = await this.store.lockLogs(projects);
+    } catch (error) {
+      this.fail(batch, projects, error);
+      return;
+    }
+    try {
+      await this.commitBatch(batch);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
    * Commits one batch of requests. Every request is either resolved with receipts after the
    * store commit is durable, or rejected with nothing of it appended.
    */
@@ -140,7 +164,8 @@ export class Sequencer {
     try {
       edges = new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p)] as const)));
       // Step 2: look up every event id of the batch in one query per log, for de-duplication.
-      // This is race-free because this sequencer is the only writer of these logs.
+      // This is race-free because this sequencer holds these logs' lock (commitLocked); should
+      // the lock have been lost, the store refuses a stored id in step 5 and we plan again.
       stored = new Map(
         await Promise.all(
           projects.map(async (p) => {
@@ -195,9 +220,10 @@ export class Sequencer {
         await this.store.append(appends);
         await this.options.hooks?.afterCommit?.(appends);
       } catch (error) {
-        if (error instanceof TreeSizeMismatchError && attempt < MAX_SIZE_MISMATCH_RETRIES) {
+        if ((error instanceof TreeSizeMismatchError || error instanceof DuplicateEventIdError) && attempt < MAX_SIZE_MISMATCH_RETRIES) {
           // Another sequencer appended first (possible only across processes): nothing was
-          // written, so reload that log's edge and plan the same batch again.
+          // written, so reload that log's edge, look its ids up again (a stored id now becomes
+          // a duplicate receipt) and plan the same batch again.
           this.edges.delete(error.projectId);
           return this.commitBatch(
             accepted.map((a) => a.request),
@@ -266,8 +292,10 @@ export class Sequencer {
 
   private async edgeOf(projectId: string): Promise<TreeEdge> {
     const cached = this.edges.get(projectId);
-    if (cached) return cached;
-    const size = await this.store.treeSize(projectId);
+    // On a store other nodes append to, the edge this sequencer remembers is good only if none
+    // did since; with the log's lock held, the size read here cannot move before the commit.
+    const size = cached && !this.store.capabilities.concurrentWriters ? cached.size : await this.store.treeSize(projectId);
+    if (cached?.size === size) return cached;
     const tiles = await this.store.readTiles(projectId, TreeEdge.tilesFor(size));
     try {
       return TreeEdge.fromTiles(size, tiles);

@@ -194,8 +194,18 @@ export interface SearchHit extends StoredEntry {
 export interface StoreCapabilities {
   /** Engine name for logs and metrics: "sqlite" or "postgres". */
   readonly engine: string;
-  /** Several processes may append to one store at once (each log still has one sequencer). */
+  /**
+   * Several processes (Veritrail nodes) may append to one store at once; each log still has one
+   * sequencer at a time, through `lockLogs`. When true, a sequencer MUST NOT trust a tree size
+   * it remembers from its own last commit: another node may have appended since.
+   */
   readonly concurrentWriters: boolean;
+}
+
+/** Held by `lockLogs` until released. */
+export interface LogLock {
+  /** Ends the hold. Never rejects: a lock whose session already died is simply gone. */
+  release(): Promise<void>;
 }
 
 /**
@@ -210,6 +220,18 @@ export class TreeSizeMismatchError extends Error {
     readonly actual: number,
   ) {
     super(`log of project ${projectId} has size ${actual}, not ${expected}`);
+  }
+}
+
+/**
+ * Raised by `append` when an entry's event id is already in its log (or twice in the call):
+ * another sequencer stored it first. Nothing of the call was written. The caller looks the ids
+ * up again and plans the batch anew, which turns the entry into a duplicate receipt.
+ */
+export class DuplicateEventIdError extends Error {
+  override name = 'DuplicateEventIdError';
+  constructor(readonly projectId: string) {
+    super(`an event id of this append is already in the log of project ${projectId}`);
   }
 }
 
@@ -274,12 +296,28 @@ export interface Store {
   treeSize(projectId: string): Promise<number>;
 
   /**
+   * Makes the caller the one sequencer of these logs until it releases the lock: any other
+   * holder, in this process or another, waits. The sequencer takes it before it reads a log's
+   * size and looks up event ids, and releases it after its `append`, so that what it planned
+   * is still true when it commits. On engines without `concurrentWriters` the store is already
+   * this process's alone and the lock is free.
+   *
+   * The lock is for liveness, not safety: a lock can be lost (its database session dies, or a
+   * holder stalls past the engine's lease), so `append` MUST still refuse a stale `fromSize`
+   * and a stored event id by itself. MUST NOT be called again before the last lock is released.
+   */
+  lockLogs(projectIds: readonly string[]): Promise<LogLock>;
+
+  /**
    * Appends to one or more logs in one transaction: all of it or none of it. Durable on return
-   * (the receipt promise rests on this). Raises TreeSizeMismatchError (nothing written) when a
-   * log's size is not its `fromSize`. MUST NOT be called concurrently for the same log; the
-   * sequencer guarantees that, and on engines with `concurrentWriters` the engine's sequencer
-   * lock does across processes. If it rejects with any other error, the append may have been
-   * applied: the caller MUST reload the log's size before appending again.
+   * (the receipt promise rests on this). Raises, with nothing written:
+   *  - TreeSizeMismatchError when a log's stored size is not its `fromSize`;
+   *  - DuplicateEventIdError when an entry's event id is already in its log, or appears twice
+   *    in the call (a log never holds one id twice, whichever node appended it).
+   * On engines with `concurrentWriters` these checks run under a lock of the log taken inside
+   * the transaction, so two processes can never both append at one size. MUST NOT be called
+   * concurrently for the same log by one process. If it rejects with any other error, the
+   * append may have been applied: the caller MUST reload the log's size before appending again.
    */
   append(appends: LogAppend[]): Promise<void>;
 
@@ -381,4 +419,20 @@ export interface Store {
    * destination. Raises nothing for an unknown destination id (destinations live in settings).
    */
   setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void>;
+
+  // --- leases --------------------------------------------------------------------------------
+
+  /**
+   * Takes or renews the named lease for `holder` for `ms` milliseconds: resolves true when
+   * `holder` holds it now (it was free, expired, or already `holder`'s), false when another
+   * holder's lease is still running. Several processes sharing a store (`concurrentWriters`)
+   * use it to let one of them do a job at a time, such as delivering one destination; the
+   * engine's clock (the database's, on a shared store) decides expiry, so holders' clocks need
+   * not agree. A lease is for liveness, not safety: a holder that stalls past `ms` loses it
+   * unawares, so what it guards MUST stay correct if two holders briefly overlap. Atomic;
+   * concurrent calls for one name grant it to one holder at most.
+   */
+  takeLease(name: string, holder: string, ms: number): Promise<boolean>;
+  /** Ends `holder`'s lease of that name, if it holds it, so another may take it at once. */
+  dropLease(name: string, holder: string): Promise<void>;
 }

@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'csv-parse/sync';
+import { ENGINES } from '../helpers/stores.ts';
 import { build } from '../helpers/app.ts';
 import { verifyExport } from '../../src/log/export-verifier.ts';
 import { parseVerifierKey } from '../../src/log/signed-note.ts';
@@ -25,9 +26,9 @@ const TRICKY = [
   { eventId: 'timeless', action: 'ping', 'é': 'ünïcödé ✓' },
 ];
 
-describe('export', () => {
+for (const engine of ENGINES) describe(`${engine}: export`, () => {
   it('CSV: RFC 4180 quoting of commas, quotes and newlines, read back by csv-parse', async (t) => {
-    const vt = await build(t);
+    const vt = await build(t, { engine });
     const p = await vt.project();
     const receipts = (await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, TRICKY)).json<Array<{ receivedAt: string }>>();
     const response = await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/export?format=csv`);
@@ -51,7 +52,7 @@ describe('export', () => {
   });
 
   it('from/to: only the range, in index order; JSONL lines each carry a proof that verifies offline', async (t) => {
-    const vt = await build(t);
+    const vt = await build(t, { engine });
     const p = await vt.project();
     // Event times out of index order, so that the range is not a run of indexes.
     const events = Array.from({ length: 40 }, (_, i) => ({ eventId: `r${i}`, eventTime: new Date(Date.UTC(2026, 0, 1, 0, (i * 7) % 40)).toISOString() }));
@@ -96,7 +97,7 @@ describe('export', () => {
   });
 
   it('refuses bad times and formats with 400', async (t) => {
-    const vt = await build(t);
+    const vt = await build(t, { engine });
     const p = await vt.project();
     for (const query of ['format=xml', 'from=soon', 'to=2026-13-01T00:00:00Z', 'from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', 'since=2026-01-01T00:00:00Z']) {
       const response = await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/export?${query}`);

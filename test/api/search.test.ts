@@ -1,10 +1,12 @@
 /**
  * Reading events (spec/api.md "Reading events") over HTTP: every search parameter alone and
- * combined, cursor pagination while events keep arriving, the 400s, and one event with its proof.
+ * combined, cursor pagination while events keep arriving, the 400s, and one event with its proof;
+ * on a node of each engine.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, type Built } from '../helpers/app.ts';
+import { ENGINES, type EngineName } from '../helpers/stores.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { verifyInclusion } from '../../src/log/merkle.ts';
 import { openNote, parseVerifierKey } from '../../src/log/signed-note.ts';
@@ -61,8 +63,8 @@ const EVENTS = [
   { eventId: 'generic', actor: 'deploy-bot', action: 'deploy', status: 'failed', source: 'ci-pipeline', timestamp: '2026-03-01T14:00:00Z', note: 'rollback café' },
 ];
 
-async function seeded(t: Parameters<typeof build>[0]): Promise<{ vt: Built; id: string; reader: string; writer: string }> {
-  const vt = await build(t);
+async function seeded(t: Parameters<typeof build>[0], engine: EngineName): Promise<{ vt: Built; id: string; reader: string; writer: string }> {
+  const vt = await build(t, { engine });
   const p = await vt.project();
   const response = await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, EVENTS);
   assert.equal(response.statusCode, 201, response.body);
@@ -75,9 +77,9 @@ async function get(vt: Built, key: string, url: string): Promise<Page> {
   return response.json<Page>();
 }
 
-describe('search', () => {
+for (const engine of ENGINES) describe(`${engine}: search`, () => {
   it('every parameter alone and combined, newest first by event time', async (t) => {
-    const { vt, id, reader } = await seeded(t);
+    const { vt, id, reader } = await seeded(t, engine);
     const ids = async (query: string) => (await get(vt, reader, `/v1/projects/${id}/events${query}`)).results.map((r) => r.eventId);
     const q = (filter: unknown) => encodeURIComponent(JSON.stringify(filter));
     const cases: Array<[string, string[]]> = [
@@ -120,7 +122,7 @@ describe('search', () => {
   });
 
   it('a result is the stored envelope with its index and leaf hash', async (t) => {
-    const { vt, id, reader } = await seeded(t);
+    const { vt, id, reader } = await seeded(t, engine);
     const [result] = (await get(vt, reader, `/v1/projects/${id}/events?eventName=GetObject`)).results;
     assert.deepEqual(Object.keys(result!).sort(), ['event', 'eventId', 'index', 'leafHash', 'projectId', 'receivedAt']);
     assert.equal(result!.index, 0);
@@ -131,7 +133,7 @@ describe('search', () => {
   });
 
   it('paginates without a duplicate or a gap while events keep arriving', async (t) => {
-    const vt = await build(t);
+    const vt = await build(t, { engine });
     const p = await vt.project();
     const post = (n: number, from: number) =>
       vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, Array.from({ length: n }, (_, i) => ({ eventId: `e${from + i}`, action: from + i < 10_000 ? 'seed' : 'late', n: from + i })));
@@ -179,7 +181,7 @@ describe('search', () => {
   });
 
   it('a filter that discards most candidates still fills pages, across requests when it must', async (t) => {
-    const vt = await build(t);
+    const vt = await build(t, { engine });
     const p = await vt.project();
     const events = Array.from({ length: 1000 }, (_, i) => ({ eventId: `f${i}`, n: i, keep: i % 97 === 0 }));
     assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, events)).statusCode, 201);
@@ -195,7 +197,7 @@ describe('search', () => {
   });
 
   it('refuses bad parameters with 400 and the reason', async (t) => {
-    const { vt, id, reader } = await seeded(t);
+    const { vt, id, reader } = await seeded(t, engine);
     const first = await get(vt, reader, `/v1/projects/${id}/events?limit=1&actor=Alice`);
     const cases: Array<[string, RegExp]> = [
       ['filter=%7Bbad', /filter is not a MongoDB query document .*it is not JSON: .*position 1/],
@@ -232,7 +234,7 @@ describe('search', () => {
   });
 
   it('reads its own writes, and needs a key that may read', async (t) => {
-    const { vt, id, reader, writer } = await seeded(t);
+    const { vt, id, reader, writer } = await seeded(t, engine);
     for (let i = 0; i < 3; i++) {
       assert.equal((await vt.call(writer, 'POST', `/v1/projects/${id}/events`, { eventId: `own-${i}`, action: 'fresh' })).statusCode, 201);
       const page = await get(vt, reader, `/v1/projects/${id}/events?eventName=fresh&limit=1`);
@@ -243,9 +245,9 @@ describe('search', () => {
   });
 });
 
-describe('one event', () => {
+for (const engine of ENGINES) describe(`${engine}: one event`, () => {
   it('by id, and with an inclusion proof that verifies against the signed checkpoint', async (t) => {
-    const { vt, id, reader } = await seeded(t);
+    const { vt, id, reader } = await seeded(t, engine);
     const plain = await vt.call(reader, 'GET', `/v1/projects/${id}/events/mongo-auth`);
     assert.equal(plain.statusCode, 200);
     const result = plain.json<Result & { proof?: unknown }>();

@@ -1,6 +1,9 @@
 /**
  * `build(t)`: a real node (SQLite in a temporary directory) and its Fastify app, closed after
  * the test. Requests go through `app.inject`, which runs the whole HTTP stack in process.
+ * `build(t, { engine: 'postgres' })` runs the node on a fresh database of the test process's
+ * throwaway PostgreSQL cluster instead, with the shared checkpoint key and server secret such a
+ * node must be given.
  */
 import fs from 'node:fs';
 import type { TestContext } from 'node:test';
@@ -8,7 +11,10 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { VeritrailNode } from '../../src/api/node.ts';
 import type { NodeConfig } from '../../src/api/node-config.ts';
-import { tempDir } from './stores.ts';
+import { randomBytes } from 'node:crypto';
+import { tempDir, type EngineName } from './stores.ts';
+import { postgresCluster } from './postgres.ts';
+import { generateSigner } from '../../src/log/signed-note.ts';
 import { newApiKey } from '../../src/auth/api-keys.ts';
 
 export interface Built {
@@ -22,13 +28,22 @@ export interface Built {
   project(name?: string): Promise<{ id: string; owner: string; writer: string; reader: string }>;
 }
 
-export async function build(t: TestContext, config: NodeConfig = {}): Promise<Built> {
+export async function build(t: TestContext, options: NodeConfig & { engine?: EngineName } = {}): Promise<Built> {
+  const { engine = 'sqlite', ...config } = options;
   const dataDir = config.dataDir ?? tempDir();
+  let dropDatabase: (() => Promise<void>) | undefined;
+  if (engine === 'postgres') {
+    const cluster = await postgresCluster();
+    const storeUrl = await cluster.createDatabase();
+    dropDatabase = () => cluster.dropDatabase(storeUrl);
+    Object.assign(config, { storeUrl, checkpointKey: generateSigner('veritrail.test').signerText, serverSecret: randomBytes(32).toString('base64'), ...config });
+  }
   const node = await VeritrailNode.open({ dataDir, port: 0, originHost: 'veritrail.test', checkpointIntervalMs: 50, log: false, ...config });
   const app = await buildApp(node);
   t.after(async () => {
     await app.close();
     await node.close();
+    await dropDatabase?.();
     if (!config.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
   const orgKey = node.firstKey!;

@@ -6,11 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import type { ProjectRecord, Store } from '../../src/store/store.ts';
 import { TreeEdge } from '../../src/log/tree-edge.ts';
+import { postgresCluster } from './postgres.ts';
 
-export type EngineName = 'sqlite';
-const ALL_ENGINES: EngineName[] = ['sqlite'];
+export type EngineName = 'sqlite' | 'postgres';
+const ALL_ENGINES: EngineName[] = ['sqlite', 'postgres'];
 export const ENGINES: EngineName[] = ALL_ENGINES.filter((e) => !process.env.VERITRAIL_TEST_ENGINES || process.env.VERITRAIL_TEST_ENGINES.split(',').includes(e));
 
 export interface TestStore {
@@ -19,6 +21,8 @@ export interface TestStore {
   reopen(): Promise<Store>;
   /** Where the engine keeps its files (SQLite), for tests that reach into them. */
   dataDir: string;
+  /** The database URL (PostgreSQL), for tests that open a second store on the same database. */
+  url?: string;
   destroy(): Promise<void>;
 }
 
@@ -40,6 +44,28 @@ export async function initStore(engine: EngineName): Promise<TestStore> {
         },
         async destroy() {
           await handle.store.close();
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+      return handle;
+    }
+    case 'postgres': {
+      // One throwaway cluster per test process (test/helpers/postgres.ts), one database per store.
+      const cluster = await postgresCluster();
+      const url = await cluster.createDatabase();
+      const dataDir = tempDir();
+      const handle: TestStore = {
+        store: await PgStore.open({ url }),
+        dataDir,
+        url,
+        async reopen() {
+          await handle.store.close();
+          handle.store = await PgStore.open({ url });
+          return handle.store;
+        },
+        async destroy() {
+          await handle.store.close();
+          await cluster.dropDatabase(url);
           fs.rmSync(dataDir, { recursive: true, force: true });
         },
       };

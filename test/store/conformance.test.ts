@@ -1,28 +1,53 @@
 /**
  * The store contract (src/store/store.ts), once, over every engine in ENGINES.
  */
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it, beforeEach, afterEach, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ENGINES, initStore, testProject, type TestStore, appendLeaves } from '../helpers/stores.ts';
-import { AlreadyExistsError, TreeSizeMismatchError, VersionMismatchError, type SearchDocument, type SearchQuery } from '../../src/store/store.ts';
+import { ENGINES, initStore, testProject, type EngineName, type TestStore, appendLeaves } from '../helpers/stores.ts';
+import { AlreadyExistsError, DuplicateEventIdError, TreeSizeMismatchError, VersionMismatchError, type LogAppend, type SearchDocument, type SearchQuery, type Store } from '../../src/store/store.ts';
+import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import { newApiKey } from '../../src/auth/api-keys.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
 import { SQLITE_INDEX_FILE, SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 function envelope(projectId: string, eventId: string, n: number): Buffer {
   return Buffer.from(envelopeText(`{"n":${n}}`, eventId, projectId, '2026-01-01T00:00:00.000Z'));
 }
 
+/** An engine feature a test cannot exercise, said explicitly rather than with a silent `if`. */
+const NOT_SUPPORTED = 'not supported' as const;
+
 /** Engine-specific expectations, keyed by engine (STYLE.md §10). */
-const LOSES_DERIVED_INDEX_FILE: Record<string, (handle: TestStore) => void> = {
+const LOSES_DERIVED_INDEX_FILE: Record<EngineName, ((handle: TestStore) => void) | typeof NOT_SUPPORTED> = {
   sqlite: (handle) => {
     for (const file of [SQLITE_INDEX_FILE, SQLITE_SEARCH_FILE]) for (const suffix of ['', '-wal', '-shm']) fs.rmSync(path.join(handle.dataDir, file + suffix), { force: true });
   },
+  postgres: NOT_SUPPORTED, // no derived data: the event-id index is in the database itself
 };
+
+/** A second store on the same database, as a second node would open it. */
+const SECOND_STORE: Record<EngineName, ((handle: TestStore) => Promise<Store>) | typeof NOT_SUPPORTED> = {
+  sqlite: NOT_SUPPORTED, // one process per data directory (the lock file)
+  postgres: (handle) => PgStore.open({ url: handle.url! }),
+};
+
+function oneEntry(projectId: string, fromSize: number, eventId: string): LogAppend {
+  return { projectId, fromSize, entries: [{ eventId, envelope: envelope(projectId, eventId, fromSize) }], tiles: [{ level: 0, index: 0, hashes: Buffer.alloc(32 * (fromSize + 1), fromSize) }] };
+}
+
+/** Resolves to true if `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([promise.then(() => true, () => true), timeout]);
+  clearTimeout(timer);
+  return settled;
+}
 
 for (const engine of ENGINES) {
   describe(`${engine}: store conformance`, () => {
@@ -31,6 +56,18 @@ for (const engine of ENGINES) {
       handle = await initStore(engine);
     });
     afterEach(() => handle.destroy());
+
+    /** A second store on this test's database, closed after the test; skips the test where none can open. */
+    async function secondStore(t: TestContext): Promise<Store | undefined> {
+      const open = SECOND_STORE[engine];
+      if (open === NOT_SUPPORTED) {
+        t.skip('one process per store');
+        return undefined;
+      }
+      const other = await open(handle);
+      t.after(() => other.close());
+      return other;
+    }
 
     it('creates, reads and lists projects; a used id is AlreadyExistsError', async () => {
       const { store } = handle;
@@ -104,6 +141,93 @@ for (const engine of ENGINES) {
       assert.equal(await store.treeSize(b.id), 1);
     });
 
+    it('append refuses an event id the log already holds, or one given twice, with DuplicateEventIdError', async () => {
+      const { store } = handle;
+      const a = testProject();
+      const b = testProject();
+      await store.createProject(a);
+      await store.createProject(b);
+      // Looked up as absent, then appended: a later append of it must still be refused.
+      assert.equal((await store.findByEventIds(a.id, ['same'])).size, 0);
+      await store.append([oneEntry(a.id, 0, 'same')]);
+      await assert.rejects(store.append([oneEntry(b.id, 0, 'other'), oneEntry(a.id, 1, 'same')]), (error: unknown) => error instanceof DuplicateEventIdError && error.projectId === a.id);
+      assert.equal(await store.treeSize(a.id), 1);
+      assert.equal(await store.treeSize(b.id), 0, 'the other log in the same call was not written');
+      assert.deepEqual(await store.readTiles(a.id, [{ level: 0, index: 0 }]), [Buffer.alloc(32, 0)], 'no tile was written');
+      const twice = oneEntry(a.id, 1, 'twice');
+      twice.entries.push({ eventId: 'twice', envelope: envelope(a.id, 'twice', 2) });
+      await assert.rejects(store.append([twice]), DuplicateEventIdError);
+      assert.equal(await store.treeSize(a.id), 1);
+      // The same id in another project is another event.
+      await store.append([oneEntry(b.id, 0, 'same')]);
+      assert.equal((await store.findByEventIds(b.id, ['same'])).get('same')?.index, 0);
+    });
+
+    it('lockLogs: one holder per log at a time, across stores on one database', async (t) => {
+      const { store } = handle;
+      const p = testProject();
+      const q = testProject();
+      await store.createProject(p);
+      await store.createProject(q);
+      const held = await store.lockLogs([p.id]);
+      const open = SECOND_STORE[engine];
+      if (open === NOT_SUPPORTED) {
+        assert.equal(store.capabilities.concurrentWriters, false, 'an engine that takes concurrent writers must let a second store in');
+        await held.release();
+        await (await store.lockLogs([p.id, q.id])).release();
+        return;
+      }
+      assert.equal(store.capabilities.concurrentWriters, true);
+      const other = await open(handle);
+      t.after(() => other.close());
+      await (await other.lockLogs([q.id])).release(); // another log is free
+      const waiting = other.lockLogs([q.id, p.id]);
+      assert.equal(await settlesWithin(waiting, 300), false, 'the second store waits while the first holds the log');
+      await held.release();
+      assert.equal(await settlesWithin(waiting, 10_000), true, 'and gets it once released');
+      await (await waiting).release();
+    });
+
+    it('appends from two stores at one size: exactly one wins, and an id stored by one is refused to the other', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      const { store } = handle;
+      const p = testProject();
+      await store.createProject(p);
+      for (let round = 0; round < 10; round++) {
+        const size = await store.treeSize(p.id);
+        const results: Array<PromiseSettledResult<void>> = await Promise.allSettled([store.append([oneEntry(p.id, size, `a${round}`)]), other.append([oneEntry(p.id, size, `b${round}`)])]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
+        assert.ok(results.some((r) => r.status === 'rejected' && r.reason instanceof TreeSizeMismatchError && r.reason.actual === size + 1));
+      }
+      assert.equal(await other.treeSize(p.id), 10);
+      const won = (await store.readEntries(p.id, 9, 10))[0]!;
+      const id = JSON.parse(won.envelope.toString()).eventId as string;
+      await assert.rejects(other.append([oneEntry(p.id, 10, id)]), DuplicateEventIdError);
+      assert.deepEqual((await other.readEntries(p.id, 0, 20)).map((e) => e.index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    it('across stores on one database: a revoked key fails at once, and compare-and-set has one winner', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      const key = newApiKey('PROJECT_WRITER', project.id, 'w', Date.now());
+      await store.createKey(key.record);
+      assert.equal((await other.findKeyBySecretHash(key.record.secretHash))?.id, key.record.id);
+      assert.equal(await store.revokeKey(project.id, key.record.id), true);
+      assert.equal(await other.findKeyBySecretHash(key.record.secretHash), undefined, 'no cache: the other store sees the revocation');
+      for (let round = 0; round < 5; round++) {
+        const race: Array<PromiseSettledResult<unknown>> = await Promise.allSettled([store.putSetting(project.id, 'audit', { by: 'a' }, { ifVersion: round }), other.putSetting(project.id, 'audit', { by: 'b' }, { ifVersion: round })]);
+        assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
+        assert.ok(race.some((r) => r.status === 'rejected' && r.reason instanceof VersionMismatchError && r.reason.current === round + 1));
+      }
+      // Unconditional writes from both stores at once all land, each as its own version.
+      await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).putSetting(project.id, 'audit', { n: i })));
+      assert.deepEqual((await other.settingHistory(project.id, 'audit')).map((r) => r.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    });
+
     it('reads entries in order, skipping missing rows rather than inventing them', async () => {
       const { store } = handle;
       const project = testProject();
@@ -132,7 +256,7 @@ for (const engine of ENGINES) {
       await handle.reopen();
       await check();
       const lose = LOSES_DERIVED_INDEX_FILE[engine];
-      if (lose) {
+      if (lose !== NOT_SUPPORTED) {
         await handle.store.close();
         lose(handle);
         await handle.reopen();
@@ -220,6 +344,30 @@ for (const engine of ENGINES) {
       await handle.reopen();
       assert.equal((await handle.store.getCursor(project.id, 'd1'))?.nextIndex, 25);
       assert.equal((await handle.store.getCursor(project.id, 'd2'))?.nextIndex, 1);
+    });
+
+    it('leases: one holder at a time, renewed by its holder, free once dropped or expired', async () => {
+      const { store } = handle;
+      assert.equal(await store.takeLease('forward/p/d', 'node-a', 60_000), true);
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 60_000), false, 'held by another');
+      assert.equal(await store.takeLease('forward/p/d', 'node-a', 60_000), true, 'renewed by its holder');
+      assert.equal(await store.takeLease('forward/p/other', 'node-b', 60_000), true, 'another name is another lease');
+      await store.dropLease('forward/p/d', 'node-b'); // not node-b's: no effect
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 60_000), false);
+      await store.dropLease('forward/p/d', 'node-a');
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 1), true, 'free once dropped');
+      // node-b's lease of 1 ms runs out: node-a gets it (waited for, not timed).
+      assert.equal(await waitUntil(() => store.takeLease('forward/p/d', 'node-a', 60_000), "node-b's lease to run out"), true);
+      assert.equal(await store.takeLease('forward/p/d', 'node-b', 60_000), false);
+    });
+
+    it('leases: of holders racing from two stores on one database, one wins', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      for (let round = 0; round < 10; round++) {
+        const won: boolean[] = await Promise.all([handle.store.takeLease(`race/${round}`, 'a', 60_000), other.takeLease(`race/${round}`, 'b', 60_000)]);
+        assert.equal(won.filter(Boolean).length, 1, `round ${round}`);
+      }
     });
 
     it('answers ping until closed', async () => {
@@ -337,6 +485,36 @@ for (const engine of ENGINES) {
       assert.deepEqual(await search({ terms: ['elsewhere'] }, other), [0]);
     });
 
+    it('full text in long texts, with words repeated hundreds of times or thousands of bytes long; strings holding NUL', async () => {
+      const many = Array.from({ length: 20_000 }, (_, i) => `w${i}`).join(' ');
+      const x = (n: number) => 'x'.repeat(n);
+      await indexed([
+        searchDoc(0, { text: `${many} tail end` }),
+        searchDoc(1, { text: `${'the '.repeat(300)}the final` }),
+        searchDoc(2, { text: `${x(3000)} after` }),
+        searchDoc(3, { text: x(2046) }),
+        searchDoc(4, { eventName: 'a\u0000b', actors: ['nul\u0000actor'] }),
+        searchDoc(5, { eventName: 'a\uffff0b' }),
+      ]);
+      assert.deepEqual(await search({ terms: ['tail end'] }), [0], 'a phrase past the 16,383rd word');
+      assert.deepEqual(await search({ terms: ['w19998 w19999 tail'] }), [0]);
+      assert.deepEqual(await search({ terms: ['w19999 w19998'] }), [], 'in order only');
+      assert.deepEqual(await search({ terms: ['the final'] }), [1], "after the 256th 'the'");
+      assert.deepEqual(await search({ terms: ['final the'] }), []);
+      assert.deepEqual(await search({ terms: [x(3000)] }), [2]);
+      assert.deepEqual(await search({ terms: [x(2999)] }), [], 'a long word is not found by a shorter one');
+      assert.deepEqual(await search({ terms: [x(3001)] }), []);
+      assert.deepEqual(await search({ terms: [`${x(2999)}*`] }), [2]);
+      assert.deepEqual(await search({ terms: [`${x(3000)} after`] }), [2]);
+      assert.deepEqual(await search({ terms: [x(2046)] }), [3]);
+      assert.deepEqual(await search({ terms: [`${x(2046)}*`] }), [3, 2]);
+      assert.deepEqual(await search({ terms: ['xx*'] }), [3, 2]);
+      assert.deepEqual(await search({ eventName: 'a\u0000b' }), [4]);
+      assert.deepEqual(await search({ actor: 'nul\u0000actor' }), [4]);
+      assert.deepEqual(await search({ eventName: 'a\uffff0b' }), [5]);
+      assert.deepEqual(await search({ eventName: 'a' }), []);
+    });
+
     it('full text with a time range, when times are not in index order', async () => {
       await indexed([
         searchDoc(0, { time: 500, text: 'alpha' }),
@@ -364,7 +542,7 @@ for (const engine of ENGINES) {
       assert.equal(await handle.store.searchIndexSize(projectId), 2);
       assert.deepEqual(await search({ eventName: 'A' }), [1, 0]);
       const lose = LOSES_DERIVED_INDEX_FILE[engine];
-      if (lose) {
+      if (lose !== NOT_SUPPORTED) {
         await handle.store.close();
         lose(handle);
         await handle.reopen();

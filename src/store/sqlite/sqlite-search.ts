@@ -16,14 +16,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { SearchDocument, SearchQuery } from '../store.ts';
+import { searchField as field } from '../search-fields.ts';
 import { entryKey } from './sqlite-keys.ts';
-
-/** Strings longer than this are not kept for exact match (they stay searchable as full text). */
-const MAX_FIELD_CHARS = 512;
-
-function field(value: string | null): string | null {
-  return value !== null && value.length <= MAX_FIELD_CHARS ? value : null;
-}
 
 /**
  * One FTS5 query from the terms: each term a quoted string (FTS5 tokenizes it into a phrase with
@@ -82,7 +76,7 @@ export class SqliteSearch {
         for (const doc of documents) {
           const key = entryKey(pk, doc.index);
           this.stmt.insertEvent.run(key, pk, doc.time, field(doc.eventName), field(doc.eventSource), field(doc.sourceIp), doc.outcome);
-          for (const actor of doc.actors) if (actor.length <= MAX_FIELD_CHARS) this.stmt.insertActor.run(pk, actor, doc.time, key);
+          for (const actor of doc.actors) if (field(actor) !== null) this.stmt.insertActor.run(pk, actor, doc.time, key);
           if (doc.text.length > 0) this.stmt.insertText.run(key, doc.text);
         }
         this.stmt.setSize.run(pk, fromIndex + documents.length);

@@ -26,17 +26,18 @@ import fs from 'node:fs';
 import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { parseEnvelope } from '../../core/envelope.ts';
-import type { KeyType } from '../../core/key-types.ts';
-import type { Role } from '../../core/roles.ts';
 import { checkMigrations, pendingMigrations } from '../migrations.ts';
+import { checkpointFromRow, keyFromRow, projectFromRow, settingFromRow, type CheckpointRow, type KeyRow, type ProjectRow, type SettingRow } from '../store-rows.ts';
 import {
   AlreadyExistsError,
+  DuplicateEventIdError,
   TreeSizeMismatchError,
   VersionMismatchError,
   type CheckpointRecord,
   type CursorRecord,
   type KeyRecord,
   type LogAppend,
+  type LogLock,
   type ProjectRecord,
   type SearchDocument,
   type SearchHit,
@@ -58,32 +59,14 @@ import { SqliteSearch } from './sqlite-search.ts';
 export const SQLITE_MAX_PROJECTS = 2 ** 21;
 export const SQLITE_MAX_ENTRIES = INDEX_BITS;
 
+/** Bounds knownAbsent between appends (reads look ids up too); past it, append looks up again. */
+const MAX_KNOWN_ABSENT = 100_000;
+
 /** 48 bits of SHA-256 of an event id: a safe integer for the index file's key. */
 function idHash(eventId: string): number {
   return hash('sha256', eventId, 'buffer').readUIntBE(0, 6);
 }
 
-interface ProjectRow {
-  pk: number;
-  id: string;
-  name: string;
-  created_at: string;
-  log_origin: string;
-  system: number;
-  tree_size: number;
-}
-
-interface KeyRow {
-  id: string;
-  project_id: string | null;
-  role: string;
-  description: string;
-  created_at: string;
-  last_used_at: string | null;
-  secret_hash: string;
-  type: string;
-  digest_ha1_sealed: string | null;
-}
 
 export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { engine: 'sqlite', concurrentWriters: false };
@@ -101,6 +84,20 @@ export class SqliteStore implements Store {
   private readonly owner: boolean;
   /** Set when an index-file write failed after a main commit; cleared by catching up. */
   private indexStale = false;
+  /**
+   * Event ids that findByEventIds found absent, by pk, since the last append. This process is
+   * the store's only writer (the data-directory lock), so such an id stays absent until this
+   * process appends again, and append need not look it up a second time: the sequencer's own
+   * lookup just before its append covers the batch. Cleared by every append.
+   */
+  private readonly knownAbsent = new Map<number, Set<string>>();
+  /** Prepared on first use by indexLookup(). */
+  private lookupByHash: Database.Statement<[number, number], { idx: number }> | undefined;
+  /**
+   * Leases by name (takeLease). In memory: this process is the store's only user (the
+   * data-directory lock), so its memory is where every holder looks, and a lease ends with it.
+   */
+  private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
   private closed = false;
   private readonly stmt;
   private lookupStatement: Database.Statement<[number, string], { id_hash: number; idx: number }> | undefined;
@@ -362,16 +359,44 @@ export class SqliteStore implements Store {
     return this.stmt.treeSize.get(this.pk(projectId))?.tree_size ?? 0;
   }
 
+  /** Free: the data-directory lock already makes this process the only sequencer of the store. */
+  async lockLogs(): Promise<LogLock> {
+    this.check();
+    return { release: async () => {} };
+  }
+
   async append(appends: LogAppend[]): Promise<void> {
     this.check();
+    if (this.indexStale) this.catchUpIndex(this.index!);
     // One IMMEDIATE transaction for every log in the batch; better-sqlite3 rolls it back if
-    // anything throws inside, so a size mismatch leaves nothing written.
+    // anything throws inside, so a size mismatch or a stored id leaves nothing written.
+    try {
+      this.appendInTransaction(appends);
+    } finally {
+      this.knownAbsent.clear();
+    }
+    // The commit above is durable. The index file follows; if writing it fails, the next lookup
+    // first re-indexes from the main file, so de-duplication never misses a committed id.
+    try {
+      this.writeIndex(appends);
+    } catch {
+      this.indexStale = true;
+    }
+  }
+
+  private appendInTransaction(appends: readonly LogAppend[]): void {
     this.main
       .transaction(() => {
         for (const append of appends) {
           const pk = this.pk(append.projectId);
           const size = this.stmt.treeSize.get(pk)!.tree_size;
           if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
+          const ids = new Set<string>();
+          const absent = this.knownAbsent.get(pk);
+          for (const { eventId } of append.entries) {
+            if (ids.has(eventId) || (!absent?.has(eventId) && this.storedEntry(pk, eventId))) throw new DuplicateEventIdError(append.projectId);
+            ids.add(eventId);
+          }
           const newSize = append.fromSize + append.entries.length;
           if (newSize > SQLITE_MAX_ENTRIES) throw new Error(`project ${append.projectId} would pass ${SQLITE_MAX_ENTRIES} entries`);
           for (let i = 0; i < append.entries.length; i++) this.stmt.insertEntry.run(entryKey(pk, append.fromSize + i), append.entries[i]!.envelope);
@@ -380,13 +405,6 @@ export class SqliteStore implements Store {
         }
       })
       .immediate();
-    // The commit above is durable. The index file follows; if writing it fails, the next lookup
-    // first re-indexes from the main file, so de-duplication never misses a committed id.
-    try {
-      this.writeIndex(appends);
-    } catch {
-      this.indexStale = true;
-    }
   }
 
   async findByEventIds(projectId: string, eventIds: readonly string[]): Promise<Map<string, StoredEntry>> {
@@ -411,7 +429,27 @@ export class SqliteStore implements Store {
       const stored = parseEnvelope(row.envelope).eventId;
       if (byHash.get(id_hash)!.includes(stored) && !found.has(stored)) found.set(stored, { index: idx, envelope: row.envelope });
     }
+    const absent = this.knownAbsent.get(pk) ?? new Set<string>();
+    this.knownAbsent.set(pk, absent);
+    for (const ids of byHash.values()) {
+      for (const eventId of ids) if (!found.has(eventId) && absent.size < MAX_KNOWN_ABSENT) absent.add(eventId);
+    }
     return found;
+  }
+
+  /** The index file's lookup from event-id hash to candidate indexes, prepared once. */
+  private indexLookup(): Database.Statement<[number, number], { idx: number }> {
+    return (this.lookupByHash ??= this.index!.prepare<[number, number], { idx: number }>('SELECT idx FROM event_ids WHERE project_pk = ? AND id_hash = ?'));
+  }
+
+  /** The stored entry with this event id, through the index file (which must be caught up). */
+  private storedEntry(pk: number, eventId: string): StoredEntry | undefined {
+    for (const { idx } of this.indexLookup().all(pk, idHash(eventId))) {
+      const row = this.stmt.entry.get(entryKey(pk, idx));
+      // A shared hash is not a match: the stored envelope must carry this very id.
+      if (row?.envelope && parseEnvelope(row.envelope).eventId === eventId) return { index: idx, envelope: row.envelope };
+    }
+    return undefined;
   }
 
   async readEntries(projectId: string, start: number, end: number): Promise<StoredEntry[]> {
@@ -519,44 +557,18 @@ export class SqliteStore implements Store {
     this.check();
     this.stmt.setCursor.run(this.pk(projectId), destinationId, nextIndex, at);
   }
-}
 
-interface CheckpointRow {
-  tree_size: number;
-  root_hash: Buffer;
-  note: string;
-  created_at: string;
-}
+  async takeLease(name: string, holder: string, ms: number): Promise<boolean> {
+    this.check();
+    const now = Date.now();
+    const lease = this.leases.get(name);
+    if (lease && lease.holder !== holder && lease.expiresAt > now) return false;
+    this.leases.set(name, { holder, expiresAt: now + ms });
+    return true;
+  }
 
-interface SettingRow {
-  name: string;
-  version: number;
-  value: string;
-  updated_at: string;
-}
-
-function projectFromRow(row: ProjectRow): ProjectRecord {
-  return { id: row.id, name: row.name, createdAt: row.created_at, logOrigin: row.log_origin, system: row.system === 1 };
-}
-
-function keyFromRow(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    role: row.role as Role,
-    description: row.description,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    secretHash: row.secret_hash,
-    ...(row.type !== 'native' ? { type: row.type as KeyType } : {}),
-    ...(row.digest_ha1_sealed !== null ? { digestHa1Sealed: row.digest_ha1_sealed } : {}),
-  };
-}
-
-function checkpointFromRow(projectId: string, row: CheckpointRow): CheckpointRecord {
-  return { projectId, treeSize: row.tree_size, rootHash: row.root_hash, note: row.note, createdAt: row.created_at };
-}
-
-function settingFromRow<T>(projectId: string, row: SettingRow): SettingRecord<T> {
-  return { projectId, name: row.name, value: JSON.parse(row.value) as T, version: row.version, updatedAt: row.updated_at };
+  async dropLease(name: string, holder: string): Promise<void> {
+    this.check();
+    if (this.leases.get(name)?.holder === holder) this.leases.delete(name);
+  }
 }

@@ -1,0 +1,96 @@
+/**
+ * Several nodes sequence one PostgreSQL store at once, and each log still has exactly one
+ * sequencer at a time. Two locks make that so, both held by PostgreSQL, so they die with the
+ * session that holds them:
+ *
+ *  - The sequencer lock (`PgSequencerLock`, liveness): a transaction-scoped advisory lock per
+ *    log, taken on a session of its own before the sequencer reads the log's size and looks up
+ *    event ids, and released after its append commits. A second node waits for it instead of
+ *    planning against a size that is about to change, so contention costs a wait, not a retry.
+ *    It is a lease: the session is killed by PostgreSQL once it has sat idle in its
+ *    transaction for the lease time (postgres-config.ts), so a stalled or vanished node holds
+ *    the others back at most that long, and a killed one not at all.
+ *  - The log row lock (`lockLogRows`, safety): inside every append transaction, the logs'
+ *    `projects` rows are locked `FOR UPDATE` and their sizes compared with `fromSize`. Even a
+ *    node that lost its advisory lock unawares can then never append at a size another node
+ *    already used: its append fails with TreeSizeMismatchError and nothing is written.
+ *
+ * Locks are always taken in ascending project pk order, so two nodes whose batches share
+ * several logs can never deadlock.
+ */
+import type pg from 'pg';
+import type { LogLock } from '../store.ts';
+
+/** Advisory-lock namespaces (the first key of the two-key form); the second key is a pk. */
+const SEQUENCER_NAMESPACE = 0x56540001;
+export const CHECKPOINT_NAMESPACE = 0x56540002;
+/** The one-key advisory lock held while a node migrates the schema. */
+export const MIGRATION_LOCK_KEY = 0x5654_0000_0003n;
+
+export class PgSequencerLock {
+  /** The session that holds the locks; replaced when it dies. Used by one sequencer at a time. */
+  private session: pg.Client | undefined;
+
+  constructor(private readonly connect: () => Promise<pg.Client>) {}
+
+  /** Waits until this node is the one sequencer of the logs with these pks. */
+  async acquire(pks: readonly number[]): Promise<LogLock> {
+    const session = await this.open();
+    try {
+      await session.query('BEGIN');
+      // unnest keeps the array's (ascending) order, so the locks are taken in that order.
+      await session.query('SELECT count(pg_advisory_xact_lock($1, k)) FROM unnest($2::integer[]) AS k', [SEQUENCER_NAMESPACE, [...pks].sort((a, b) => a - b)]);
+    } catch (error) {
+      this.discard(session);
+      throw new Error("couldn't take the sequencer lock", { cause: error });
+    }
+    return {
+      release: async () => {
+        try {
+          await session.query('ROLLBACK'); // the transaction wrote nothing; ending it unlocks
+        } catch {
+          this.discard(session); // the lease ran out or the connection died: the lock is gone
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.end().catch(() => {});
+  }
+
+  private async open(): Promise<pg.Client> {
+    if (this.session) return this.session;
+    const session = await this.connect();
+    // A session the server ended (lease, restart) reports here; the next acquire opens another.
+    session.on('error', () => this.discard(session));
+    this.session = session;
+    return session;
+  }
+
+  private discard(session: pg.Client): void {
+    if (this.session === session) this.session = undefined;
+    void session.end().catch(() => {});
+  }
+}
+
+/**
+ * Locks the `projects` rows of these logs for the rest of the transaction, in pk order, and
+ * returns each log's stored size.
+ */
+export async function lockLogRows(client: pg.PoolClient, pks: readonly number[]): Promise<Map<number, number>> {
+  const { rows } = await client.query<{ pk: number; tree_size: number }>('SELECT pk, tree_size FROM projects WHERE pk = ANY($1::integer[]) ORDER BY pk FOR UPDATE', [[...pks]]);
+  return new Map(rows.map((r) => [r.pk, r.tree_size]));
+}
+
+/** Runs `fn` holding the migration lock, so that nodes starting together migrate one at a time. */
+export async function withMigrationLock<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+  try {
+    return await fn();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
+  }
+}

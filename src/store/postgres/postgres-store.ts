@@ -1,0 +1,496 @@
+/**
+ * The server-grade engine: PostgreSQL through node-postgres (`pg`), shared by several Veritrail
+ * nodes at once (`concurrentWriters`). postgres-sequencer-lock.ts says how each log keeps one
+ * sequencer; this file is the SQL of the storage contract (store.ts).
+ *
+ * Every commit is durable when PostgreSQL acknowledges it (synchronous_commit stays on; a
+ * database that turns it off breaks the receipt promise, see the README). Reads take their own
+ * snapshot per statement (READ COMMITTED), which is what the contract asks: every read reflects
+ * every append that has resolved, on any node. Nothing is cached across calls except the
+ * project id -> pk map, and pks never change.
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { checkMigrations, pendingMigrations } from '../migrations.ts';
+import { checkpointFromRow, keyFromRow, projectFromRow, settingFromRow, type CheckpointRow, type KeyRow, type ProjectRow, type SettingRow } from '../store-rows.ts';
+import {
+  AlreadyExistsError,
+  DuplicateEventIdError,
+  TreeSizeMismatchError,
+  VersionMismatchError,
+  type CheckpointRecord,
+  type CursorRecord,
+  type EntryToAppend,
+  type KeyRecord,
+  type LogAppend,
+  type LogLock,
+  type ProjectRecord,
+  type SearchDocument,
+  type SearchHit,
+  type SearchQuery,
+  type SettingRecord,
+  type Store,
+  type StoreCapabilities,
+  type StoredEntry,
+  type TileRef,
+  type TileWrite,
+} from '../store.ts';
+import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
+import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
+import { CHECKPOINT_NAMESPACE, lockLogRows, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
+
+/** Rows per INSERT statement: 3 parameters a row stays far below PostgreSQL's 65,535. */
+const ROWS_PER_STATEMENT = 4096;
+const INT8_OID = 20;
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/** bigint columns (sizes and indexes, all far below 2^53) come back as numbers, not strings. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e.code === UNIQUE_VIOLATION && (constraint === undefined || e.constraint === constraint);
+}
+
+export class PgStore implements Store {
+  readonly capabilities: StoreCapabilities = { engine: 'postgres', concurrentWriters: true };
+
+  /** Project id -> pk. Projects are never renumbered or deleted, so entries never go stale. */
+  private readonly pks = new Map<string, number>();
+  /** Appends in flight, so that close() waits for them (store.ts). */
+  private readonly appending = new Set<Promise<void>>();
+  /** SQL text -> prepared statement name (see query()). */
+  private readonly statementNames = new Map<string, string>();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly sequencerLock: PgSequencerLock,
+  ) {}
+
+  /** Connects, and migrates the schema unless `readOnly`. */
+  static async open(config: PostgresConfig): Promise<PgStore> {
+    // The name shows in pg_stat_activity which node (host and pid) each session belongs to.
+    const applicationName = `veritrail ${os.hostname()} ${process.pid}`.slice(0, 63);
+    const connection: pg.ClientConfig = { connectionString: config.url, options: sessionOptions(config), application_name: applicationName, keepAlive: true, types };
+    const pool = new pg.Pool({ ...connection, max: config.poolSize ?? DEFAULT_POSTGRES_POOL_SIZE });
+    // A pooled connection that dies while idle reports here; the pool drops it and opens another.
+    pool.on('error', () => {});
+    const sequencerLock = new PgSequencerLock(async () => {
+      const client = new pg.Client(connection);
+      await client.connect();
+      return client;
+    });
+    const store = new PgStore(pool, sequencerLock);
+    try {
+      await store.migrate(config.readOnly ?? false);
+    } catch (error) {
+      await store.close();
+      throw new Error(`couldn't open the PostgreSQL store at ${describePostgresUrl(config.url)}: ${(error as Error).message}`, { cause: error });
+    }
+    return store;
+  }
+
+  private async migrate(readOnly: boolean): Promise<void> {
+    checkMigrations(POSTGRES_MIGRATIONS);
+    const client = await this.pool.connect();
+    try {
+      // Two statements: one naming a missing table fails to parse, whatever a CASE around it says.
+      const current = async () => {
+        const exists = (await client.query<{ t: string | null }>(`SELECT to_regclass('schema_migrations') AS t`)).rows[0]!.t !== null;
+        return exists ? (await client.query<{ v: number }>('SELECT coalesce(max(version), 0) AS v FROM schema_migrations')).rows[0]!.v : 0;
+      };
+      if (readOnly) {
+        if (pendingMigrations(POSTGRES_MIGRATIONS, await current(), 'PostgreSQL').length > 0) throw new Error('the store needs migrations; start a node on it once before reading it');
+        return;
+      }
+      // Under the lock, a node that starts while another migrates waits, then finds nothing to do.
+      await withMigrationLock(client, async () => {
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)');
+        for (const migration of pendingMigrations(POSTGRES_MIGRATIONS, await current(), 'PostgreSQL')) {
+          await inTransaction(client, async () => {
+            for (const sql of migration.statements) await client.query(sql);
+            await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, new Date().toISOString()]);
+          });
+        }
+      });
+    } finally {
+      client.release();
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error('the PostgreSQL store is closed');
+  }
+
+  /**
+   * Runs one statement on any pooled connection. Each fixed SQL text becomes a named prepared
+   * statement, parsed and planned once per connection: proofs and lookups are many small reads.
+   */
+  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], options: { prepare?: boolean } = {}): Promise<pg.QueryResult<R>> {
+    this.check();
+    if (options.prepare === false) return this.pool.query<R>(sql, params);
+    let name = this.statementNames.get(sql);
+    if (name === undefined) this.statementNames.set(sql, (name = `veritrail_${this.statementNames.size}`));
+    return this.pool.query<R>({ name, text: sql, values: params });
+  }
+
+  /** Runs `fn` in one transaction on one pooled connection: committed whole, or rolled back. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.check();
+    const client = await this.pool.connect();
+    let result: T;
+    try {
+      result = await inTransaction(client, () => fn(client));
+    } catch (error) {
+      // A connection that failed mid-transaction may be unusable; never give it back to the pool.
+      client.release(error as Error);
+      throw error;
+    }
+    client.release();
+    return result;
+  }
+
+  /** The pk of a project id; throws for an unknown one (callers check existence first). */
+  private async pk(projectId: string): Promise<number> {
+    let pk = this.pks.get(projectId);
+    if (pk === undefined) {
+      pk = (await this.query<{ pk: number }>('SELECT pk FROM projects WHERE id = $1', [projectId])).rows[0]?.pk;
+      if (pk === undefined) throw new Error(`no project ${projectId} in the PostgreSQL store`);
+      this.pks.set(projectId, pk);
+    }
+    return pk;
+  }
+
+  // --- Store -------------------------------------------------------------------------------
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.appending);
+    await this.sequencerLock.close();
+    await this.pool.end();
+  }
+
+  async createProject(project: ProjectRecord): Promise<void> {
+    try {
+      await this.query('INSERT INTO projects (id, name, created_at, log_origin, system) VALUES ($1, $2, $3, $4, $5)', [project.id, project.name, project.createdAt, project.logOrigin, project.system]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AlreadyExistsError(`project ${project.id} exists`);
+      throw error;
+    }
+  }
+
+  async getProject(id: string): Promise<ProjectRecord | undefined> {
+    const row = (await this.query<ProjectRow>('SELECT * FROM projects WHERE id = $1', [id])).rows[0];
+    return row && projectFromRow(row);
+  }
+
+  async listProjects(): Promise<ProjectRecord[]> {
+    return (await this.query<ProjectRow>('SELECT * FROM projects ORDER BY pk')).rows.map(projectFromRow);
+  }
+
+  async createKey(key: KeyRecord): Promise<void> {
+    const pk = key.projectId === null ? null : await this.pk(key.projectId);
+    try {
+      await this.query('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash, type, digest_ha1_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        key.id,
+        pk,
+        key.role,
+        key.description,
+        key.createdAt,
+        key.secretHash,
+        key.type ?? 'native',
+        key.digestHa1Sealed ?? null,
+      ]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AlreadyExistsError(`key ${key.id} exists`);
+      throw error;
+    }
+  }
+
+  async findKeyBySecretHash(secretHash: string): Promise<KeyRecord | undefined> {
+    // Read from the database every time: a key revoked through any node fails at once.
+    const row = (
+      await this.query<KeyRow>('SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.secret_hash = $1 AND k.revoked_at IS NULL', [secretHash])
+    ).rows[0];
+    return row && keyFromRow(row);
+  }
+
+  async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
+    const row = (await this.query<KeyRow>('SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.id = $1 AND k.revoked_at IS NULL', [keyId])).rows[0];
+    return row && keyFromRow(row);
+  }
+
+  async listKeys(projectId: string | null): Promise<KeyRecord[]> {
+    const { rows } =
+      projectId === null
+        ? await this.query<KeyRow>('SELECT k.*, NULL AS project_id FROM keys k WHERE k.project_pk IS NULL AND k.revoked_at IS NULL ORDER BY k.created_at, k.id')
+        : await this.query<KeyRow>('SELECT k.*, $2::text AS project_id FROM keys k WHERE k.project_pk = $1 AND k.revoked_at IS NULL ORDER BY k.created_at, k.id', [await this.pk(projectId), projectId]);
+    return rows.map(keyFromRow);
+  }
+
+  async revokeKey(projectId: string | null, keyId: string): Promise<boolean> {
+    const pk = projectId === null ? null : await this.pk(projectId);
+    const result = await this.query('UPDATE keys SET revoked_at = $1 WHERE id = $2 AND project_pk IS NOT DISTINCT FROM $3 AND revoked_at IS NULL', [new Date().toISOString(), keyId, pk]);
+    return result.rowCount === 1;
+  }
+
+  async touchKey(keyId: string, at: string): Promise<void> {
+    await this.query('UPDATE keys SET last_used_at = $1 WHERE id = $2', [at, keyId]);
+  }
+
+  async treeSize(projectId: string): Promise<number> {
+    return (await this.query<{ tree_size: number }>('SELECT tree_size FROM projects WHERE pk = $1', [await this.pk(projectId)])).rows[0]?.tree_size ?? 0;
+  }
+
+  async lockLogs(projectIds: readonly string[]): Promise<LogLock> {
+    this.check();
+    return this.sequencerLock.acquire(await Promise.all(projectIds.map((p) => this.pk(p))));
+  }
+
+  async append(appends: LogAppend[]): Promise<void> {
+    const pks = await Promise.all(appends.map((a) => this.pk(a.projectId)));
+    const work = this.transaction(async (client) => {
+      // The safety check of postgres-sequencer-lock.ts: under the rows' locks, no other node can
+      // move these sizes until this transaction ends.
+      const sizes = await lockLogRows(client, pks);
+      for (const [i, append] of appends.entries()) {
+        const pk = pks[i]!;
+        const size = sizes.get(pk) ?? 0;
+        if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
+        try {
+          await insertEntries(client, pk, append.fromSize, append.entries);
+        } catch (error) {
+          // The UNIQUE (project, event id) index: another node appended one of these ids first.
+          if (isUniqueViolation(error, 'entries_event_id')) throw new DuplicateEventIdError(append.projectId);
+          throw error;
+        }
+        await upsertTiles(client, pk, append.tiles);
+        sizes.set(pk, size + append.entries.length);
+      }
+      await client.query('UPDATE projects SET tree_size = v.size FROM unnest($1::integer[], $2::bigint[]) AS v(pk, size) WHERE projects.pk = v.pk', [
+        [...sizes.keys()],
+        [...sizes.values()],
+      ]);
+    });
+    this.appending.add(work);
+    try {
+      await work;
+    } finally {
+      this.appending.delete(work);
+    }
+  }
+
+  async findByEventIds(projectId: string, eventIds: readonly string[]): Promise<Map<string, StoredEntry>> {
+    const found = new Map<string, StoredEntry>();
+    if (eventIds.length === 0) return found;
+    const { rows } = await this.query<{ idx: number; event_id: string; envelope: Buffer | null }>(
+      'SELECT idx, event_id, envelope FROM entries WHERE project_pk = $1 AND event_id = ANY($2::text[])',
+      [await this.pk(projectId), [...new Set(eventIds)]],
+    );
+    for (const row of rows) if (row.envelope) found.set(row.event_id, { index: row.idx, envelope: row.envelope });
+    return found;
+  }
+
+  async readEntries(projectId: string, start: number, end: number): Promise<StoredEntry[]> {
+    const { rows } = await this.query<{ idx: number; envelope: Buffer }>('SELECT idx, envelope FROM entries WHERE project_pk = $1 AND idx >= $2 AND idx < $3 ORDER BY idx', [
+      await this.pk(projectId),
+      start,
+      end,
+    ]);
+    return rows.map((row) => ({ index: row.idx, envelope: row.envelope }));
+  }
+
+  async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {
+    if (tiles.length === 0) return [];
+    const { rows } = await this.query<{ level: number; idx: number; hashes: Buffer }>(
+      'SELECT t.level, t.idx, t.hashes FROM unnest($2::smallint[], $3::bigint[]) AS r(level, idx) JOIN tiles t ON t.project_pk = $1 AND t.level = r.level AND t.idx = r.idx',
+      [await this.pk(projectId), tiles.map((t) => t.level), tiles.map((t) => t.index)],
+    );
+    const byKey = new Map(rows.map((row) => [`${row.level}/${row.idx}`, row.hashes]));
+    return tiles.map((t) => byKey.get(`${t.level}/${t.index}`));
+  }
+
+  async putCheckpoint(checkpoint: CheckpointRecord): Promise<boolean> {
+    const pk = await this.pk(checkpoint.projectId);
+    return this.transaction(async (client) => {
+      // Nodes sign concurrently; the lock makes "only if larger than every stored one" exact.
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [CHECKPOINT_NAMESPACE, pk]);
+      const result = await client.query(
+        `INSERT INTO checkpoints (project_pk, tree_size, root_hash, note, created_at)
+         SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE project_pk = $1 AND tree_size >= $2)`,
+        [pk, checkpoint.treeSize, checkpoint.rootHash, checkpoint.note, checkpoint.createdAt],
+      );
+      return result.rowCount === 1;
+    });
+  }
+
+  async latestCheckpoint(projectId: string): Promise<CheckpointRecord | undefined> {
+    const row = (await this.query<CheckpointRow>('SELECT * FROM checkpoints WHERE project_pk = $1 ORDER BY tree_size DESC LIMIT 1', [await this.pk(projectId)])).rows[0];
+    return row && checkpointFromRow(projectId, row);
+  }
+
+  async checkpointAt(projectId: string, treeSize: number): Promise<CheckpointRecord | undefined> {
+    const row = (await this.query<CheckpointRow>('SELECT * FROM checkpoints WHERE project_pk = $1 AND tree_size = $2', [await this.pk(projectId), treeSize])).rows[0];
+    return row && checkpointFromRow(projectId, row);
+  }
+
+  async getSetting<T>(projectId: string, name: string): Promise<SettingRecord<T> | undefined> {
+    const row = (await this.query<SettingRow>('SELECT * FROM settings WHERE project_pk = $1 AND name = $2 ORDER BY version DESC LIMIT 1', [await this.pk(projectId), name])).rows[0];
+    return row && settingFromRow<T>(projectId, row);
+  }
+
+  async putSetting<T>(projectId: string, name: string, value: T, options: { ifVersion?: number; at?: string } = {}): Promise<SettingRecord<T>> {
+    const pk = await this.pk(projectId);
+    const current = async () => (await this.getSetting(projectId, name))?.version ?? 0;
+    // The primary key (project, name, version) picks one winner among concurrent writers of the
+    // same next version, on any node; a loser with ifVersion has lost, one without tries again.
+    for (;;) {
+      const version = await current();
+      if (options.ifVersion !== undefined && options.ifVersion !== version) throw new VersionMismatchError(version);
+      const record: SettingRecord<T> = { projectId, name, value, version: version + 1, updatedAt: options.at ?? new Date().toISOString() };
+      try {
+        await this.query('INSERT INTO settings (project_pk, name, version, value, updated_at) VALUES ($1, $2, $3, $4, $5)', [pk, name, record.version, JSON.stringify(value), record.updatedAt]);
+        return record;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        if (options.ifVersion !== undefined) throw new VersionMismatchError(await current());
+      }
+    }
+  }
+
+  async settingHistory<T>(projectId: string, name: string): Promise<Array<SettingRecord<T>>> {
+    const { rows } = await this.query<SettingRow>('SELECT * FROM settings WHERE project_pk = $1 AND name = $2 ORDER BY version', [await this.pk(projectId), name]);
+    return rows.map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async listSettings<T>(projectId: string, namePrefix: string): Promise<Array<SettingRecord<T>>> {
+    // starts_with, not LIKE: a prefix holding % or _ matches literally. Names order as bytes
+    // (COLLATE "C"), as SQLite orders them, whatever the database's collation.
+    const { rows } = await this.query<SettingRow>(
+      'SELECT DISTINCT ON (name COLLATE "C") * FROM settings WHERE project_pk = $1 AND starts_with(name, $2) ORDER BY name COLLATE "C", version DESC',
+      [await this.pk(projectId), namePrefix],
+    );
+    return rows.map((row) => settingFromRow<T>(projectId, row));
+  }
+
+  async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
+    const row = (
+      await this.query<{ next_index: number; updated_at: string }>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = $1 AND destination_id = $2', [
+        await this.pk(projectId),
+        destinationId,
+      ])
+    ).rows[0];
+    return row && { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+  }
+
+  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
+    await this.query(
+      `INSERT INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (project_pk, destination_id) DO UPDATE SET next_index = excluded.next_index, updated_at = excluded.updated_at`,
+      [await this.pk(projectId), destinationId, nextIndex, at],
+    );
+  }
+
+  async takeLease(name: string, holder: string, ms: number): Promise<boolean> {
+    // The database's clock decides, so the nodes' clocks need not agree. One statement: of two
+    // nodes taking a free lease at once, the second finds the first's row and is refused.
+    const result = await this.query(
+      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, clock_timestamp() + $3::float8 * interval '1 millisecond')
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE leases.holder = excluded.holder OR leases.expires_at <= clock_timestamp()`,
+      [name, holder, ms],
+    );
+    return result.rowCount === 1;
+  }
+
+  async dropLease(name: string, holder: string): Promise<void> {
+    await this.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  // --- search (postgres-search.ts) ----------------------------------------------------------
+
+  async searchIndexSize(projectId: string): Promise<number> {
+    return (await this.query<{ size: number }>('SELECT size FROM search_indexed WHERE project_pk = $1', [await this.pk(projectId)])).rows[0]?.size ?? 0;
+  }
+
+  async indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean> {
+    const pk = await this.pk(projectId);
+    const { events, actors } = searchRows(pk, documents);
+    return this.transaction(async (client) => {
+      // The size row, locked: of two nodes indexing the same chunk, the second waits here and
+      // then finds the size moved, writing nothing (store.ts: one resolves true).
+      await client.query('INSERT INTO search_indexed (project_pk, size) VALUES ($1, 0) ON CONFLICT DO NOTHING', [pk]);
+      const size = (await client.query<{ size: number }>('SELECT size FROM search_indexed WHERE project_pk = $1 FOR UPDATE', [pk])).rows[0]!.size;
+      if (size !== fromIndex) return false;
+      if (documents.length === 0) return true;
+      await client.query(INSERT_SEARCH_EVENTS_SQL, [pk, events.idx, events.time, events.name, events.source, events.ip, events.outcome, events.words, events.longWords]);
+      if (actors.actor.length > 0) await client.query(INSERT_SEARCH_ACTORS_SQL, [pk, actors.actor, actors.time, actors.idx]);
+      await client.query('UPDATE search_indexed SET size = $2 WHERE project_pk = $1', [pk, fromIndex + documents.length]);
+      return true;
+    });
+  }
+
+  async searchEntries(projectId: string, query: SearchQuery): Promise<SearchHit[]> {
+    const statement = searchStatement(await this.pk(projectId), query);
+    if (!statement) return [];
+    // Not prepared: a search's best plan depends on its values (how common a word, how wide a
+    // range), and a prepared statement may settle on one generic plan for all of them.
+    const { rows } = await this.query<{ idx: number; time: number; envelope: Buffer }>(statement.sql, statement.params, { prepare: false });
+    return rows.map((row) => ({ index: row.idx, time: row.time, envelope: row.envelope }));
+  }
+
+  async searchIndexRange(projectId: string, fromTime?: number, toTime?: number): Promise<{ searchIndexSize: number; first?: number; last?: number }> {
+    const row = (await this.query<{ size: number; first: number | null; last: number | null }>(SEARCH_RANGE_SQL, searchRangeParams(await this.pk(projectId), fromTime, toTime))).rows[0]!;
+    return row.first === null || row.last === null ? { searchIndexSize: row.size } : { searchIndexSize: row.size, first: row.first, last: row.last };
+  }
+}
+
+/** BEGIN, `fn`, COMMIT; ROLLBACK (and rethrow) if anything fails before the commit. */
+async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Multi-row INSERTs of `(pk, a, b, c)` rows, in statements of ROWS_PER_STATEMENT. Buffers travel
+ * as binary parameters, so envelopes and hashes are never re-encoded on the way.
+ */
+async function insertRows(client: pg.PoolClient, pk: number, into: string, rows: ReadonlyArray<readonly [unknown, unknown, unknown]>, suffix = ''): Promise<void> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+    const params: unknown[] = [pk];
+    const values = rows.slice(start, start + ROWS_PER_STATEMENT).map((row) => {
+      params.push(...row);
+      return `($1, $${params.length - 2}, $${params.length - 1}, $${params.length})`;
+    });
+    await client.query(`INSERT INTO ${into} VALUES ${values.join(', ')}${suffix}`, params);
+  }
+}
+
+function insertEntries(client: pg.PoolClient, pk: number, fromSize: number, entries: readonly EntryToAppend[]): Promise<void> {
+  return insertRows(client, pk, 'entries (project_pk, idx, event_id, envelope)', entries.map((e, i) => [fromSize + i, e.eventId, e.envelope] as const));
+}
+
+/** Writes each tile whole, replacing the stored one (a partial tile grows, a full one is final). */
+function upsertTiles(client: pg.PoolClient, pk: number, tiles: readonly TileWrite[]): Promise<void> {
+  // One statement may not update a row twice: keep the last write of each tile.
+  const last = [...new Map(tiles.map((t) => [`${t.level}/${t.index}`, t])).values()];
+  const rows = last.map((t) => [t.level, t.index, t.hashes] as const);
+  return insertRows(client, pk, 'tiles (project_pk, level, idx, hashes)', rows, ' ON CONFLICT (project_pk, level, idx) DO UPDATE SET hashes = excluded.hashes');
+}

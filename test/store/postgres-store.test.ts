@@ -1,0 +1,86 @@
+/**
+ * What only the PostgreSQL engine has: the sequencer lease, migrations under a lock when nodes
+ * start together, read-only sessions for fsck, and URLs whose password never reaches a message.
+ * (The storage contract itself runs on both engines in conformance.test.ts.)
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { postgresCluster } from '../helpers/postgres.ts';
+import { ENGINES, testProject } from '../helpers/stores.ts';
+import { PgStore } from '../../src/store/postgres/postgres-store.ts';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
+import { TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
+
+async function freshDatabase(t: { after(fn: () => unknown): void }): Promise<string> {
+  const cluster = await postgresCluster();
+  const url = await cluster.createDatabase();
+  t.after(() => cluster.dropDatabase(url));
+  return url;
+}
+
+function entryAt(projectId: string, fromSize: number, eventId: string): LogAppend {
+  return { projectId, fromSize, entries: [{ eventId, envelope: Buffer.from(`{"id":"${eventId}"}`) }], tiles: [] };
+}
+
+describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {
+  it('a holder that stalls loses the sequencer lock after the lease, and its late append is refused', async (t) => {
+    const url = await freshDatabase(t);
+    const stalled = await PgStore.open({ url, leaseMs: 1000 });
+    const other = await PgStore.open({ url });
+    t.after(() => Promise.all([stalled.close(), other.close()]));
+    const project = testProject();
+    await stalled.createProject(project);
+
+    // The stalled node takes the lock and then does nothing (a hung process, a lost machine).
+    const held = await stalled.lockLogs([project.id]);
+    const taken = await Promise.race([other.lockLogs([project.id]), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000).unref())]);
+    assert.ok(taken, 'PostgreSQL ended the stalled session and the other node got the lock');
+    await other.append([entryAt(project.id, 0, 'from-other')]);
+    await taken.release();
+
+    // The stalled node wakes up and carries on with the plan it made at size 0: refused whole.
+    await assert.rejects(stalled.append([entryAt(project.id, 0, 'from-stalled')]), TreeSizeMismatchError);
+    await held.release(); // its session is gone; releasing is harmless
+    await (await stalled.lockLogs([project.id])).release(); // and it can lock again on a new one
+    assert.deepEqual((await other.readEntries(project.id, 0, 10)).map((e) => e.envelope.toString()), ['{"id":"from-other"}']);
+  });
+
+  it('nodes starting together on an empty database migrate it once', async (t) => {
+    const url = await freshDatabase(t);
+    const stores = await Promise.all(Array.from({ length: 4 }, () => PgStore.open({ url })));
+    t.after(() => Promise.all(stores.map((s) => s.close())));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    await client.end();
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      POSTGRES_MIGRATIONS.map((m) => m.version),
+    );
+    await stores[0]!.createProject(testProject());
+    assert.equal((await stores[3]!.listProjects()).length, 1);
+  });
+
+  it('read-only stores refuse an unmigrated database and never write', async (t) => {
+    const url = await freshDatabase(t);
+    await assert.rejects(PgStore.open({ url, readOnly: true }), /needs migrations/);
+    await (await PgStore.open({ url })).close();
+    const reader = await PgStore.open({ url, readOnly: true });
+    t.after(() => reader.close());
+    assert.deepEqual(await reader.listProjects(), []);
+    await assert.rejects(reader.createProject(testProject()), /read-only transaction/);
+  });
+
+  it('never puts the password of the URL in an error message', async () => {
+    const cluster = await postgresCluster();
+    const port = new URL(cluster.adminUrl).port;
+    const error = await PgStore.open({ url: `postgres://nobody:s3cret-pw@127.0.0.1:${port}/missing` }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(error, 'opening a database that does not exist fails');
+    assert.match(error.message, /couldn't open the PostgreSQL store at 127\.0\.0\.1:\d+\/missing/);
+    assert.doesNotMatch(error.message, /s3cret/);
+  });
+});
