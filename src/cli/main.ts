@@ -1,28 +1,19 @@
 /**
  * The `veritrail` command. It parses flags and calls the layers; the work is done elsewhere.
+ * Each command imports what it uses when it runs (the bundle splits there, core/bundle.js), so
+ * `veritrail verify` starts without loading the server, the stores or the query engine.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_METRICS_ACCESS, DEFAULT_PORT, DEFAULT_RATE_LIMIT_PER_MINUTE } from '../api/node-config.ts';
 import { isRole } from '../core/roles.ts';
-import { newApiKey, serviceAccountClientId, type KeyCredentials } from '../auth/api-keys.ts';
 import { KEY_TYPES, type KeyType } from '../core/key-types.ts';
-import { SecretBox } from '../core/secret-box.ts';
-import { loadOrCreateServerSecret } from '../log/server-secret.ts';
-import { monitorCheckpoint } from '../log/checkpoint-monitor.ts';
-import { verifyExportFile } from '../log/export-verifier.ts';
-import { fsckLog } from '../log/fsck.ts';
+import type { KeyCredentials } from '../auth/api-keys.ts';
 import { CHECKPOINT_KEY_FILE } from '../log/log-key.ts';
 import { generateSigner, parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
-import { openStore } from '../store/open-store.ts';
 import { DEFAULT_FORWARD_LEASE_MS } from '../forward/destination-worker.ts';
-import { TreeReader } from '../log/tree-reader.ts';
-import { exportCsv, exportJsonl } from '../query/export.ts';
-import { parseTimeRange } from '../query/search.ts';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 const program = new Command('veritrail').description('A tamper-evident audit log service').showHelpAfterError();
 
@@ -76,6 +67,7 @@ program
   .option('--key <vkey>', 'verifier key (text or file); default: the public half of the checkpoint key')
   .addOption(checkpointKeyOption())
   .action(async (options: { data: string; store?: string; project?: string; key?: string; checkpointKey?: string }) => {
+    const [{ openStore }, { fsckLog }] = await Promise.all([import('../store/open-store.ts'), import('../log/fsck.ts')]);
     const verifier = options.key
       ? readVerifier(options.key)
       : parseSignerKey(options.checkpointKey ?? fs.readFileSync(path.join(options.data, CHECKPOINT_KEY_FILE), 'utf8'));
@@ -107,9 +99,14 @@ program
   .option('--project <id>', 'project id (with --server)')
   .addOption(new Option('--api-key <key>', 'a key that may read the project (with --server)').env('VERITRAIL_API_KEY'))
   .option('--state <file>', 'where the last checkpoint seen is kept', path.join(os.homedir(), '.veritrail', 'verify-state.json'))
-  .action(async (file: string | undefined, options: { key?: string; server?: string; project?: string; apiKey?: string; state: string }) => {
+  .option('--threads <n>', 'worker threads that hash a FILE (default: 2 for files of 32 MiB or more, 0 below)', (value) => {
+    if (!/^\d+$/.test(value) || Number(value) > 64) throw new InvalidArgumentError('a whole number from 0 to 64');
+    return Number(value);
+  })
+  .action(async (file: string | undefined, options: { key?: string; server?: string; project?: string; apiKey?: string; state: string; threads?: number }) => {
     if (options.server) {
       if (!options.project) throw new Error('--server needs --project');
+      const { monitorCheckpoint } = await import('../log/checkpoint-monitor.ts');
       const result = await monitorCheckpoint({ server: options.server, projectId: options.project, apiKey: options.apiKey, vkey: options.key ? readVerifier(options.key).text : undefined, stateFile: options.state });
       const sizes = `previous size ${result.previous?.size ?? 'none'}, current size ${result.current?.size ?? 'unknown'}`;
       if (result.ok) console.log(`ok: ${sizes}; consistent`);
@@ -119,8 +116,9 @@ program
     }
     if (!file || !options.key) throw new Error('give an export FILE and --key VKEY (or --server URL --project ID)');
     const started = performance.now();
+    const { verifyExportFile } = await import('../log/export-verifier.ts');
     // A from/to export's lines are checked against its checkpoint, the file's last line: read it first.
-    const result = verifyExportFile(file, readVerifier(options.key));
+    const result = await verifyExportFile(file, readVerifier(options.key), options.threads !== undefined ? { threads: options.threads } : {});
     const seconds = (performance.now() - started) / 1000;
     if (result.ok) {
       const what = result.partial ? 'entries of a from/to export each proven included in' : 'entries verified against';
@@ -144,6 +142,14 @@ program
   .addOption(dataOption())
   .addOption(storeOption())
   .action(async (options: { project: string; format: 'jsonl' | 'csv'; from?: string; to?: string; out?: string; data: string; store?: string }) => {
+    const [{ parseTimeRange }, { openStore }, { exportCsv, exportJsonl }, { TreeReader }, { Readable }, { pipeline }] = await Promise.all([
+      import('../query/search.ts'),
+      import('../store/open-store.ts'),
+      import('../query/export.ts'),
+      import('../log/tree-reader.ts'),
+      import('node:stream'),
+      import('node:stream/promises'),
+    ]);
     const range = parseTimeRange(options.from, options.to);
     const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data, readOnly: true });
     try {
@@ -175,6 +181,12 @@ keys
   .action(async (options: { role: string; project?: string; description: string; data: string; store?: string; type: KeyType; serverSecret?: string }) => {
     if (!isRole(options.role)) throw new Error(`unknown role ${options.role}`);
     if ((options.role === 'ORG_OWNER') !== (options.project === undefined)) throw new Error('ORG_OWNER keys take no --project; project keys need one');
+    const [{ openStore }, { newApiKey, serviceAccountClientId }, { SecretBox }, { loadOrCreateServerSecret }] = await Promise.all([
+      import('../store/open-store.ts'),
+      import('../auth/api-keys.ts'),
+      import('../core/secret-box.ts'),
+      import('../log/server-secret.ts'),
+    ]);
     const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data });
     try {
       if (options.project && !(await store.getProject(options.project))) throw new Error(`no project ${options.project}`);

@@ -1,9 +1,14 @@
-// One way to turn this package's TypeScript into a plain JavaScript file: for the launcher
+// One way to turn this package's TypeScript into plain JavaScript: for the launcher
 // (bin/veritrail.js) and for worker threads (src/core/ts-worker.ts). esbuild (the compiler tsx
-// itself uses) joins our sources into one ESM file, leaving npm packages as imports; the file
-// is kept under node_modules/.cache/veritrail so those imports resolve exactly as the main
-// thread's do. Plain JavaScript, because the launcher runs before anything can compile TypeScript.
+// itself uses) compiles an entry module and our sources it imports, leaving npm packages as
+// imports, and splits what is imported dynamically into chunks of its own, so a command loads
+// only what it uses (`veritrail verify` never loads Fastify). The files are kept under
+// node_modules/.cache/veritrail, in a directory per entry named by a fingerprint of the sources,
+// so the packages they import resolve exactly as the main thread's do. Plain JavaScript,
+// because the launcher runs it before anything can compile TypeScript.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,26 +30,41 @@ export const PACKAGE_ROOT = (() => {
 
 export const CACHE_DIR = path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'veritrail');
 
-/**
- * Bundles `entry` (synchronously) and returns its code.
- * @param {string} entry absolute path of a .ts module
- * @returns {Promise<Uint8Array>}
- */
-export async function buildBundle(entry) {
-  const { buildSync } = await import('esbuild');
-  return buildBundleWith(buildSync, entry);
+/** A fingerprint of every source file (path, size, mtime) and of Node.js: cheap, and changes with any edit. */
+export function sourceFingerprint() {
+  const hash = createHash('sha256').update(process.version);
+  const walk = (dir) => {
+    for (const item of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, item.name);
+      if (item.isDirectory()) walk(full);
+      else if (/\.(ts|js)$/.test(item.name)) {
+        const stat = fs.statSync(full);
+        hash.update(`${path.relative(PACKAGE_ROOT, full)}\0${stat.size}\0${stat.mtimeMs}\n`);
+      }
+    }
+  };
+  walk(path.join(PACKAGE_ROOT, 'src'));
+  return hash.digest('hex').slice(0, 16);
 }
 
 /**
- * The same, given esbuild's buildSync, for callers that cannot wait (a worker starts synchronously).
- * @param {typeof import('esbuild').buildSync} buildSync
+ * The bundle of `entry` (a .ts path from the package root) for today's sources: its entry file,
+ * built on first use, synchronously (a worker's start cannot wait).
+ * @param {string} name the bundle's name in the cache
  * @param {string} entry
- * @returns {Uint8Array}
+ * @returns {string} the entry file
  */
-export function buildBundleWith(buildSync, entry) {
+export function bundleFor(name, entry) {
+  const dir = path.join(CACHE_DIR, `${name}-${sourceFingerprint()}`);
+  const main = path.join(dir, 'main.mjs');
+  if (fs.existsSync(main)) return main;
+  const { buildSync } = createRequire(import.meta.url)('esbuild');
   const result = buildSync({
-    entryPoints: [entry],
+    entryPoints: { main: path.join(PACKAGE_ROOT, entry) },
     bundle: true,
+    splitting: true,
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
     platform: 'node',
     format: 'esm',
     target: 'node20',
@@ -54,35 +74,23 @@ export function buildBundleWith(buildSync, entry) {
     logLevel: 'silent',
     legalComments: 'none',
   });
-  return result.outputFiles[0].contents;
-}
-
-/**
- * The cache file for bundle `name` at version `tag`.
- * @param {string} name
- * @param {string} tag
- */
-export function bundlePath(name, tag) {
-  return path.join(CACHE_DIR, `${name}-${tag}.mjs`);
-}
-
-/**
- * Writes a bundle atomically (several processes may start at once) and removes older bundles
- * of the same name: they are of sources that no longer exist.
- * @param {string} name
- * @param {string} tag
- * @param {Uint8Array} code
- * @returns {string} the file
- */
-export function saveBundle(name, tag, code) {
-  const file = bundlePath(name, tag);
-  if (fs.existsSync(file)) return file;
-  fs.mkdirSync(CACHE_DIR, { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, code);
-  fs.renameSync(temporary, file);
-  for (const old of fs.readdirSync(CACHE_DIR)) {
-    if (old.startsWith(`${name}-`) && old.endsWith('.mjs') && path.join(CACHE_DIR, old) !== file) fs.rmSync(path.join(CACHE_DIR, old), { force: true });
+  // Written to a directory of its own, then renamed into place: several processes may start at once.
+  const temporary = `${dir}.${process.pid}.tmp`;
+  fs.rmSync(temporary, { recursive: true, force: true });
+  for (const file of result.outputFiles) {
+    const target = path.join(temporary, path.relative(dir, file.path));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, file.contents);
   }
-  return file;
+  try {
+    fs.renameSync(temporary, dir);
+  } catch (error) {
+    fs.rmSync(temporary, { recursive: true, force: true });
+    if (!fs.existsSync(main)) throw error; // else another process put the same bundle in place
+  }
+  // Older bundles of this name are of sources that no longer exist.
+  for (const old of fs.readdirSync(CACHE_DIR)) {
+    if (old.startsWith(`${name}-`) && !old.endsWith('.tmp') && path.join(CACHE_DIR, old) !== dir) fs.rmSync(path.join(CACHE_DIR, old), { recursive: true, force: true });
+  }
+  return main;
 }

@@ -1,34 +1,27 @@
 /**
  * Worker threads that run this package's TypeScript sources.
  *
- * A worker is started from a bundle of its entry module, made with esbuild (the compiler tsx
- * itself uses): our sources compiled and joined into one plain JavaScript file, npm packages
- * left as imports resolved from node_modules. Registering tsx in each worker instead costs about
- * 12 MiB before it loads anything and more as it compiles, per thread; the bundle costs a few
- * milliseconds once per process. Bundles are kept under node_modules/.cache/veritrail, named by
- * their content, so the packages they import resolve exactly as the main thread's do. The build
- * is synchronous (esbuild's buildSync), once per module per process, when its first worker starts.
+ * A worker is started from a bundle of its entry module (core/bundle.js: esbuild, the compiler
+ * tsx itself uses, with npm packages left as imports resolved from node_modules). Registering
+ * tsx in each worker instead costs about 12 MiB before it loads anything and more as it
+ * compiles, per thread. A bundle is built when its first worker starts after a source changed
+ * (synchronously, esbuild's buildSync), and found in the cache by every later process.
  *
  * Where a bundle cannot be made (no esbuild, a read-only node_modules), the worker registers tsx
  * instead, as the main process does.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { buildBundleWith, saveBundle } from './bundle.js';
+import { bundleFor, PACKAGE_ROOT } from './bundle.js';
 
 /** Bundle files by entry module, made once per process (undefined: none could be made). */
 const bundles = new Map<string, string | undefined>();
-const require = createRequire(import.meta.url);
 
 function bundleOf(moduleUrl: string): string | undefined {
   try {
-    const { buildSync } = require('esbuild') as typeof import('esbuild');
-    const entry = fileURLToPath(moduleUrl);
-    const code = buildBundleWith(buildSync, entry);
-    return saveBundle(path.basename(entry, '.ts'), createHash('sha256').update(code).digest('hex').slice(0, 16), code);
+    const entry = path.relative(PACKAGE_ROOT, fileURLToPath(moduleUrl));
+    return bundleFor(path.basename(entry, '.ts'), entry);
   } catch {
     return undefined;
   }

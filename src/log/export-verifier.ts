@@ -19,14 +19,18 @@
  * (the CLI reads a file's last line first).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { hash } from 'node:crypto';
 import { canonicalize } from '../core/canonical-json.ts';
 import { readLastLine } from '../core/lines.ts';
+import { sourceModule } from '../core/package-root.ts';
+import { startTsWorker } from '../core/ts-worker.ts';
+import type { HashedRange, HashRange } from './export-hash-worker.ts';
 import { envelopeText } from '../core/envelope.ts';
 import { parseCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { leafHash } from './hashing.ts';
 import { openNote, type NoteVerifier } from './signed-note.ts';
-import { TreeEdge } from './tree-edge.ts';
+import { FOLD_BLOCK, RootFolder } from './root-folder.ts';
 import { EXPORT_LINE_PATTERN, EXPORT_LINE_PREFIX_MAX } from './export-format.ts';
 import { verifyInclusion } from './merkle.ts';
 
@@ -43,8 +47,8 @@ export interface ExportVerification {
 }
 
 const OPEN_BRACE = Buffer.from('{');
-/** Leaf hashes folded into the tree per step. */
-const FOLD_CHUNK = 4096;
+/** RFC 6962's leaf prefix and the envelope's opening brace. */
+const LEAF_INPUT_START = Buffer.from([0x00, 0x7b]);
 
 class ExportProblem extends Error {
   constructor(
@@ -71,53 +75,147 @@ export async function verifyExport(lines: AsyncIterable<Buffer>, verifier: NoteV
 
 /** Bytes read from an export file at a time. */
 const READ_CHUNK = 4 << 20;
+/** Below this size a file is verified on the calling thread: starting workers would cost more. */
+const PARALLEL_MIN_BYTES = 32 << 20;
+const WORKER_URL = sourceModule('src/log/export-hash-worker.ts');
+
+export interface VerifyFileOptions {
+  /** Bytes per read (default 4 MiB); a chunk grows to hold a longer line. */
+  chunkBytes?: number;
+  /**
+   * Worker threads that hash lines (0: none, all on this thread). By default, files of 32 MiB
+   * or more use two, or one on a single core.
+   */
+  threads?: number;
+}
 
 /**
- * Verifies an export file: `veritrail verify`. Synchronous, reading the file in large chunks
- * and handing each line over with no copy and no await per line, so verification runs at the
- * speed of SHA-256 over the file (the lines are hashed in the read buffer itself).
+ * Verifies an export file: `veritrail verify`. The file is read in large chunks that end at a
+ * line end, with no copy and no await per line: hashing, nearly all the work, runs on the read
+ * buffers themselves, in worker threads for a large file (each chunk to the next worker, whose
+ * leaf hashes come back in file order), while this thread folds them into the root and checks
+ * what needs order: indexes, the checkpoint, the lines the fast path leaves to it.
  */
-export function verifyExportFile(file: string, verifier: NoteVerifier, options: { chunkBytes?: number } = {}): ExportVerification {
+export async function verifyExportFile(file: string, verifier: NoteVerifier, options: VerifyFileOptions = {}): Promise<ExportVerification> {
   const state = new ExportVerifier(verifier, readLastLine(file), true);
   const fd = fs.openSync(file, 'r');
+  const threads = options.threads ?? (fs.fstatSync(fd).size >= PARALLEL_MIN_BYTES ? Math.min(2, os.availableParallelism()) : 0);
+  const workers = Array.from({ length: threads }, () => new HashWorker());
   try {
-    let buffer = Buffer.allocUnsafe(options.chunkBytes ?? READ_CHUNK);
-    let filled = 0;
-    for (;;) {
-      if (filled === buffer.length) {
-        // A line longer than the buffer: grow it (an event is at most 256 KiB, but a file may lie).
-        const larger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(larger, 0, 0, filled);
-        buffer = larger;
+    const chunkBytes = options.chunkBytes ?? READ_CHUNK;
+    if (threads === 0) {
+      for (const chunk of readChunks(fd, chunkBytes)) forEachLine(chunk, (start, end) => state.line(chunk.subarray(start, end)));
+    } else {
+      // Each worker takes the next range of the file, two deep; results are taken in file order.
+      const size = fs.fstatSync(fd).size;
+      const inFlight: Promise<HashedRange>[] = [];
+      let next = 0;
+      const send = () => {
+        if (next * chunkBytes >= size) return false;
+        const start = next * chunkBytes;
+        inFlight.push(workers[next++ % threads]!.hash({ file, start, end: Math.min(size, start + chunkBytes) }));
+        return true;
+      };
+      for (let i = 0; i < 2 * threads && send(); i++);
+      while (inFlight.length > 0) {
+        const hashed = await inFlight.shift()!;
+        send();
+        if (hashed.error) throw new Error(`couldn't read ${file}: ${hashed.error}`);
+        const leaves = Buffer.from(hashed.leaves.buffer, hashed.leaves.byteOffset, hashed.leaves.byteLength);
+        const blockRoots = Buffer.from(hashed.blockRoots.buffer, hashed.blockRoots.byteOffset, hashed.blockRoots.byteLength);
+        let block = 0;
+        for (let k = 0; k < hashed.count; ) {
+          const index = hashed.indexes[k]!;
+          if (block < hashed.blockStarts.length && hashed.blockStarts[block] === k) {
+            const root = blockRoots.toString('binary', 32 * block, 32 * block + 32);
+            block++;
+            if (state.plainBlock(index, root, FOLD_BLOCK)) {
+              k += FOLD_BLOCK;
+              continue;
+            }
+          }
+          if (index >= 0) state.plainEntry(index, leaves.toString('binary', 32 * k, 32 * k + 32));
+          else state.line(Buffer.from(hashed.others.get(k)!));
+          k++;
+        }
       }
-      const read = fs.readSync(fd, buffer, filled, buffer.length - filled, null);
-      const end = filled + read;
-      let start = 0;
-      for (let newline = buffer.indexOf(10, start); newline >= 0 && newline < end; newline = buffer.indexOf(10, start)) {
-        state.line(buffer.subarray(start, newline));
-        start = newline + 1;
-      }
-      if (read === 0) {
-        if (start < end) state.line(buffer.subarray(start, end));
-        break;
-      }
-      buffer.copy(buffer, 0, start, end);
-      filled = end - start;
     }
   } catch (error) {
     return state.failed(error);
   } finally {
     fs.closeSync(fd);
+    await Promise.all(workers.map((worker) => worker.stop()));
   }
   return state.finish();
+}
+
+/**
+ * The file in chunks that each end at a line end (or the end of the file), for verifying on this
+ * thread. A line longer than the chunk size grows the chunk.
+ */
+function* readChunks(fd: number, chunkBytes: number): Generator<Buffer> {
+  let carry = Buffer.alloc(0);
+  for (let size = chunkBytes; ; ) {
+    const buffer = Buffer.allocUnsafeSlow(Math.max(size, carry.length + 1));
+    carry.copy(buffer);
+    const read = fs.readSync(fd, buffer, carry.length, buffer.length - carry.length, null);
+    const end = carry.length + read;
+    if (read === 0) {
+      if (end > 0) yield buffer.subarray(0, end);
+      return;
+    }
+    const lastNewline = buffer.lastIndexOf(10, end - 1);
+    if (lastNewline < 0) {
+      // No line end yet: read on into a larger buffer.
+      carry = buffer.subarray(0, end);
+      size = buffer.length * 2;
+      continue;
+    }
+    carry = Buffer.from(buffer.subarray(lastNewline + 1, end));
+    size = chunkBytes;
+    yield buffer.subarray(0, lastNewline + 1);
+  }
+}
+
+/** Calls `each` with the bounds of every line of a chunk (a last line may lack its newline). */
+export function forEachLine(chunk: Buffer, each: (start: number, end: number) => void): void {
+  let start = 0;
+  for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+    each(start, newline);
+    start = newline + 1;
+  }
+  if (start < chunk.length) each(start, chunk.length);
+}
+
+/** One worker thread of export-hash-worker.ts; it answers requests in the order they came. */
+class HashWorker {
+  private readonly worker = startTsWorker(WORKER_URL);
+  private readonly waiting: Array<{ resolve(hashed: HashedRange): void; reject(error: Error): void }> = [];
+
+  constructor() {
+    this.worker.on('message', (hashed: HashedRange) => this.waiting.shift()?.resolve(hashed));
+    this.worker.on('error', (error) => {
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    });
+  }
+
+  hash(range: HashRange): Promise<HashedRange> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(range);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
 }
 
 /** The running state of one verification, fed line by line. */
 class ExportVerifier {
   private entries = 0;
   private checkpoint: Checkpoint | undefined;
-  private edge = TreeEdge.empty();
-  private pending: Buffer[] = [];
+  private readonly folder = new RootFolder();
   private sawCheckpoint = false;
   /** Set by the first entry line: whether lines carry inclusion proofs (a from/to export). */
   private partial: boolean | undefined;
@@ -150,8 +248,31 @@ class ExportVerifier {
       if (announced && !(announced.size === checkpoint.size && announced.root.equals(checkpoint.root))) throw new ExportProblem('the checkpoint line is not the one given first');
       return;
     }
+    this.entry(readEntryLine(line, this.entries, this.scratchLines));
+  }
+
+  /** An entry line the fast path read (readPlainEntryLine) elsewhere: its index and its matching leaf hash. */
+  plainEntry(index: number, leaf: string): void {
+    if (this.announcedProblem) throw this.announcedProblem;
+    if (this.sawCheckpoint) throw new ExportProblem('there are lines after the checkpoint line');
+    this.entry({ index, leaf, leafMatches: true });
+  }
+
+  /**
+   * `size` entries from `index` on, read on the fast path elsewhere, as the root of their perfect
+   * subtree. False (nothing taken) unless they are exactly the next entries of a whole-log
+   * export at an aligned place: the caller then gives them one by one, for the same verdict.
+   */
+  plainBlock(index: number, root: string, size: number): boolean {
+    if (this.announcedProblem || this.sawCheckpoint || this.partial === true || index !== this.entries || this.entries % size !== 0) return false;
+    this.partial = false;
+    this.folder.addSubtree(root, size);
+    this.entries += size;
+    return true;
+  }
+
+  private entry({ index, leaf, proof, leafMatches }: EntryLine): void {
     const entries = this.entries;
-    const { index, leaf, proof, leafMatches } = readEntryLine(line, entries, this.scratchLines);
     this.partial ??= proof !== undefined;
     if (this.partial !== (proof !== undefined)) throw new ExportProblem(`entry ${index}: some lines carry an inclusion proof and some do not`, index);
     if (this.partial) {
@@ -164,7 +285,7 @@ class ExportVerifier {
       }
       if (index <= this.lastIndex) throw new ExportProblem(`entry ${index} appears out of order`, index);
       if (!leafMatches) throw new ExportProblem(`entry ${index}: its bytes do not match its leaf hash`, index);
-      if (index >= announced.size || !verifyInclusion(index, announced.size, leaf, proof!, announced.root)) {
+      if (index >= announced.size || !verifyInclusion(index, announced.size, Buffer.from(leaf, 'latin1'), proof!, announced.root)) {
         throw new ExportProblem(`entry ${index}: its inclusion proof does not lead to the checkpoint root`, index);
       }
       this.lastIndex = index;
@@ -175,11 +296,7 @@ class ExportVerifier {
       throw index > entries ? new ExportProblem(`entry ${entries} is missing (the next line is entry ${index})`, entries) : new ExportProblem(`entry ${index} appears out of order`, index);
     }
     if (!leafMatches) throw new ExportProblem(`entry ${index}: its bytes do not match its leaf hash`, index);
-    this.pending.push(leaf);
-    if (this.pending.length === FOLD_CHUNK) {
-      this.edge = this.edge.extend(this.pending).edge;
-      this.pending = [];
-    }
+    this.folder.add(leaf);
     this.entries++;
   }
 
@@ -190,10 +307,9 @@ class ExportVerifier {
       const { checkpoint, entries } = this;
       if (!checkpoint) throw new ExportProblem('the export has no checkpoint line; it was cut short');
       if (this.partial) return { ok: true, entries, checkpoint, partial: true };
-      this.edge = this.edge.extend(this.pending).edge;
       if (entries < checkpoint.size) throw new ExportProblem(`entry ${entries} is missing: the export stops at ${entries} of ${checkpoint.size} entries`, entries);
       if (entries > checkpoint.size) throw new ExportProblem(`the export has ${entries} entries but its checkpoint covers ${checkpoint.size}`, checkpoint.size);
-      if (!this.edge.root().equals(checkpoint.root)) throw new ExportProblem('the entries do not hash to the checkpoint root (a leaf hash was changed)');
+      if (!this.folder.root().equals(checkpoint.root)) throw new ExportProblem('the entries do not hash to the checkpoint root (a leaf hash was changed)');
       return { ok: true, entries, checkpoint };
     } catch (error) {
       return this.failed(error);
@@ -227,9 +343,10 @@ function readCheckpointLine(line: Buffer, verifier: NoteVerifier): Checkpoint {
   }
 }
 
-interface EntryLine {
+export interface EntryLine {
   index: number;
-  leaf: Buffer;
+  /** The line's leaf hash, as a latin1 string (root-folder.ts says why). */
+  leaf: string;
   proof?: Buffer[];
   /** The line's envelope bytes hash to its leaf hash. */
   leafMatches: boolean;
@@ -243,7 +360,7 @@ function readEntryLine(line: Buffer, position: number, scratch: boolean): EntryL
     const leaf = Buffer.from(head[2]!, 'hex');
     return {
       index: Number(head[1]),
-      leaf,
+      leaf: leaf.toString('latin1'),
       leafMatches: leafHash(Buffer.concat([OPEN_BRACE, line.subarray(head[0].length)])).equals(leaf),
       ...(head[3] !== undefined ? { proof: head[3] === '' ? [] : head[3].split(',').map((h) => Buffer.from(h.slice(1, -1), 'base64')) } : {}),
     };
@@ -254,40 +371,55 @@ function readEntryLine(line: Buffer, position: number, scratch: boolean): EntryL
 const INDEX_MEMBER = Buffer.from('{"index":');
 const LEAF_MEMBER = Buffer.from(',"leafHash":"');
 const PROOF_MEMBER = Buffer.from('"inclusionProof":');
-const LOWER_HEX = /^[0-9a-f]{64}$/;
+/** Whether `line` holds `expected` at `offset` (Buffer.compare with offsets costs more, per call, for a few bytes). */
+function bytesAt(line: Buffer, offset: number, expected: Buffer): boolean {
+  if (offset + expected.length > line.length) return false;
+  for (let i = 0; i < expected.length; i++) if (line[offset + i] !== expected[i]) return false;
+  return true;
+}
+
+/** ASCII of the lowercase hex digits. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+/** The digest of the line just hashed, to compare with its hex digits byte by byte. */
+const digestBytes = Buffer.alloc(32);
 
 /**
- * A whole-log export line as Veritrail writes it, taken apart byte by byte (the hot path of
- * `veritrail verify`: no regex over the line, no text, no copy). Undefined for anything else
- * (a line with an inclusion proof, or in another shape), which the general path reads. With
- * `scratch`, the two bytes before the envelope's members become 0x00 `{`, the leaf-hash input
- * of RFC 6962, and are hashed where they lie.
+ * A whole-log export line as Veritrail writes it, whose bytes match its leaf hash, taken apart
+ * byte by byte: the hot path of `veritrail verify`, with no regex, no copy, and no text but the
+ * digest. Undefined for anything else (a line with an inclusion proof, another shape, a leaf
+ * hash that does not match), which the general path reads and, for a fault, names.
+ *
+ * With `scratch`, the two bytes before the envelope's members become 0x00 `{` (the leaf-hash
+ * input of RFC 6962) while they are hashed where they lie, and are put back after.
  */
-function readPlainEntryLine(line: Buffer, scratch: boolean): EntryLine | undefined {
-  const length = line.length;
-  if (length < 100 || line.compare(INDEX_MEMBER, 0, INDEX_MEMBER.length, 0, INDEX_MEMBER.length) !== 0) return undefined;
+export function readPlainEntryLine(line: Buffer, scratch: boolean): EntryLine | undefined {
+  if (line.length < 100 || !bytesAt(line, 0, INDEX_MEMBER)) return undefined;
   let p = INDEX_MEMBER.length;
   const digits = p;
   let index = 0;
   for (let c = line[p]!; c >= 48 && c <= 57 && p - digits < 16; c = line[++p]!) index = index * 10 + (c - 48);
   if (p === digits || (line[digits] === 48 && p - digits > 1)) return undefined;
-  if (line.compare(LEAF_MEMBER, 0, LEAF_MEMBER.length, p, p + LEAF_MEMBER.length) !== 0) return undefined;
-  p += LEAF_MEMBER.length;
-  const hex = line.toString('latin1', p, p + 64);
-  if (!LOWER_HEX.test(hex)) return undefined;
-  p += 64;
+  if (!bytesAt(line, p, LEAF_MEMBER)) return undefined;
+  const hex = p + LEAF_MEMBER.length;
+  p = hex + 64;
   // `",` then the envelope's first member, which is never the inclusion proof here.
-  if (line[p] !== 34 || line[p + 1] !== 44 || line.compare(PROOF_MEMBER, 0, PROOF_MEMBER.length, p + 2, Math.min(length, p + 2 + PROOF_MEMBER.length)) === 0) return undefined;
-  const leaf = Buffer.from(hex, 'hex');
-  let digest: Buffer;
+  if (line[p] !== 34 || line[p + 1] !== 44 || bytesAt(line, p + 2, PROOF_MEMBER)) return undefined;
+  let digest: string;
   if (scratch) {
     line[p] = 0x00;
     line[p + 1] = 0x7b;
-    digest = hash('sha256', line.subarray(p), 'buffer');
+    digest = hash('sha256', line.subarray(p), 'binary');
+    line[p] = 34;
+    line[p + 1] = 44;
   } else {
-    digest = leafHash(Buffer.concat([OPEN_BRACE, line.subarray(p + 2)]));
+    digest = hash('sha256', Buffer.concat([LEAF_INPUT_START, line.subarray(p + 2)]), 'binary');
   }
-  return { index, leaf, leafMatches: digest.equals(leaf) };
+  digestBytes.write(digest, 0, 'latin1');
+  for (let i = 0; i < 32; i++) {
+    const byte = digestBytes[i]!;
+    if (line[hex + 2 * i] !== HEX_DIGITS[byte >> 4] || line[hex + 2 * i + 1] !== HEX_DIGITS[byte & 15]) return undefined;
+  }
+  return { index, leaf: digest, leafMatches: true };
 }
 
 /** A line some tool re-serialised (other member order or spacing): parsed, its envelope rebuilt. */
@@ -316,7 +448,7 @@ function readReserialisedLine(line: Buffer, position: number): EntryLine {
   const leaf = Buffer.from(leafHex, 'hex');
   return {
     index: index as number,
-    leaf,
+    leaf: leaf.toString('latin1'),
     leafMatches: leafHash(Buffer.from(envelopeText(canonicalize(event), eventId, projectId, receivedAt), 'utf8')).equals(leaf),
     ...(inclusionProof !== undefined ? { proof: (inclusionProof as string[]).map((h) => Buffer.from(h, 'base64')) } : {}),
   };

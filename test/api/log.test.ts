@@ -139,26 +139,31 @@ describe('the log', () => {
     const otherKey = parseVerifierKey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
     assert.match((await verifyExport(splitLines(once(response.rawPayload)), otherKey)).problem!, /does not verify/);
 
-    // The CLI's file reader gives the same verdicts, also when lines straddle its reads (a
-    // 700-byte buffer: every line crosses a read, and the buffer grows for the longest).
+    // The CLI's file reader gives the same verdicts, on this thread and with worker threads
+    // hashing, also when lines straddle its reads (a 700-byte buffer: every line crosses a
+    // read, and the buffer grows for the longest).
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vt-verify-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const fileVerdict = (name: string, bytes: Buffer | string, chunkBytes?: number) => {
-      const file = path.join(dir, name);
-      fs.writeFileSync(file, bytes);
-      return verifyExportFile(file, verifier, chunkBytes ? { chunkBytes } : {});
-    };
-    for (const chunkBytes of [undefined, 700]) {
-      assert.deepEqual(pick(fileVerdict('good.jsonl', response.rawPayload, chunkBytes)), { ok: true, entries: 1000, firstBadIndex: undefined });
-      assert.deepEqual(pick(fileVerdict('no-final-newline.jsonl', response.body.trimEnd(), chunkBytes)), { ok: true, entries: 1000, firstBadIndex: undefined });
-      assert.equal(fileVerdict('reordered.jsonl', reordered, chunkBytes).ok, true);
-      assert.equal(fileVerdict('tampered.jsonl', tampered, chunkBytes).firstBadIndex, 517);
-      assert.equal(fileVerdict('dropped.jsonl', dropped, chunkBytes).firstBadIndex, 40);
-      assert.equal(fileVerdict('cut.jsonl', cut, chunkBytes).firstBadIndex, 900);
-      // A changed leaf hash (the bytes no longer match it) is found by the file reader too.
-      const leafChanged = response.body.replace(/("leafHash":")([0-9a-f])/, (_, prefix: string, digit: string) => prefix + (digit === '0' ? '1' : '0'));
-      assert.equal(fileVerdict('leaf.jsonl', leafChanged, chunkBytes).firstBadIndex, 0);
+    const leafChanged = response.body.replace(/("leafHash":")([0-9a-f])/, (_, prefix: string, digit: string) => prefix + (digit === '0' ? '1' : '0'));
+    for (const threads of [0, 2]) {
+      for (const chunkBytes of [undefined, 700]) {
+        const options = { threads, ...(chunkBytes ? { chunkBytes } : {}) };
+        const fileVerdict = (name: string, bytes: Buffer | string) => {
+          const file = path.join(dir, name);
+          fs.writeFileSync(file, bytes);
+          return verifyExportFile(file, verifier, options);
+        };
+        const label = JSON.stringify(options);
+        assert.deepEqual(pick(await fileVerdict('good.jsonl', response.rawPayload)), { ok: true, entries: 1000, firstBadIndex: undefined }, label);
+        assert.deepEqual(pick(await fileVerdict('no-final-newline.jsonl', response.body.trimEnd())), { ok: true, entries: 1000, firstBadIndex: undefined }, label);
+        assert.equal((await fileVerdict('reordered.jsonl', reordered)).ok, true, label);
+        assert.equal((await fileVerdict('tampered.jsonl', tampered)).firstBadIndex, 517, label);
+        assert.equal((await fileVerdict('dropped.jsonl', dropped)).firstBadIndex, 40, label);
+        assert.equal((await fileVerdict('cut.jsonl', cut)).firstBadIndex, 900, label);
+        // A changed leaf hash (the bytes no longer match it) is found too.
+        assert.equal((await fileVerdict('leaf.jsonl', leafChanged)).firstBadIndex, 0, label);
+        assert.match((await verifyExportFile(path.join(dir, 'good.jsonl'), otherKey, options)).problem!, /does not verify/, label);
+      }
     }
-    assert.match(verifyExportFile(path.join(dir, 'good.jsonl'), otherKey).problem!, /does not verify/);
   });
 });
