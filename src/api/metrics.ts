@@ -41,19 +41,22 @@ async function sampleGauges(node: VeritrailNode): Promise<void> {
   // BUG: listProjects reads every project on each scrape, so a scrape costs O(projects) even
   // though only METRICS_MAX_PROJECT_SERIES are exported; a paged store listing would bound it.
   const projects = (await store.listProjects()).sort((a, b) => Number(b.system) - Number(a.system)).slice(0, METRICS_MAX_PROJECT_SERIES);
-  const rows = await Promise.all(projects.map(async (p) => ({ project: p.id, size: await store.treeSize(p.id), checkpoint: await store.latestCheckpoint(p.id) })));
+  const rows = await Promise.all(
+    projects.map(async (p) => ({ project: p.id, size: await store.treeSize(p.id), indexed: await store.searchIndexSize(p.id), checkpoint: await store.latestCheckpoint(p.id) })),
+  );
   const destinations = await node.forwarder.statuses();
   const now = node.clock.now();
   // Reset and refill in one synchronous step, so a scrape never sees half of each.
-  for (const gauge of [metrics.treeSize, metrics.checkpointAge, metrics.checkpointPending, metrics.forwardLagEvents, metrics.forwardLagSeconds, metrics.forwardUp]) gauge.reset();
+  for (const gauge of [metrics.treeSize, metrics.searchLagEvents, metrics.checkpointAge, metrics.checkpointPending, metrics.forwardLagEvents, metrics.forwardLagSeconds, metrics.forwardUp]) gauge.reset();
   for (const { projectId, destinationId, status } of destinations) {
     const labels = { project: projectId, destination: destinationId };
     metrics.forwardLagEvents.set(labels, status.lagEvents);
     metrics.forwardLagSeconds.set(labels, status.lagSeconds);
     metrics.forwardUp.set(labels, status.state === 'connected' ? 1 : 0);
   }
-  for (const { project, size, checkpoint } of rows) {
+  for (const { project, size, indexed, checkpoint } of rows) {
     metrics.treeSize.set({ project }, size);
+    metrics.searchLagEvents.set({ project }, Math.max(0, size - indexed));
     if (!checkpoint) continue;
     metrics.checkpointAge.set({ project }, Math.max(0, (now - Date.parse(checkpoint.createdAt)) / 1000));
     metrics.checkpointPending.set({ project }, size - checkpoint.treeSize);

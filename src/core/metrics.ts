@@ -76,6 +76,12 @@ export const METRICS = {
     help: "Entries of a project's log not yet covered by a signed checkpoint.",
     labels: ['project'],
   },
+  searchLagEvents: {
+    kind: 'gauge',
+    name: 'veritrail_search_lag_events',
+    help: "Committed entries of a project's log not yet in its search index (they are found by search once indexed).",
+    labels: ['project'],
+  },
   forwardLagEvents: {
     kind: 'gauge',
     name: 'veritrail_forward_lag_events',

@@ -80,6 +80,10 @@ describe('metrics', () => {
       assert.equal(value(samples, 'veritrail_log_tree_size', { project: project.id }), size, project.name);
     }
     assert.equal(value(samples, 'veritrail_forward_lag_events', { project: p.id, destination }), await vt.node.store.treeSize(p.id));
+    // The search index follows the log; once a search has read its own writes, nothing is left to index.
+    assert.equal((await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/events`)).statusCode, 200);
+    const after = parse((await vt.call(undefined, 'GET', '/metrics')).body);
+    assert.equal(value(after, 'veritrail_search_lag_events', { project: p.id }), 0);
     assert.equal(value(samples, 'veritrail_forward_up', { project: p.id, destination }), 0);
     assert.ok(value(samples, 'veritrail_forward_lag_seconds', { project: p.id, destination })! > 0);
     assert.equal(value(samples, 'veritrail_commit_batch_events_sum'), entries);

@@ -30,8 +30,8 @@ describe('sqlite: search query plans', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  function plan(query: Partial<SearchQuery>): string {
-    const sql = searchSql({ ...BASE, ...query });
+  function plan(query: Partial<SearchQuery>, orderBy: 'time' | 'key' = 'time'): string {
+    const sql = searchSql({ ...BASE, ...query }, orderBy);
     const params = Object.fromEntries(Object.entries(PARAMS).filter(([name]) => sql.includes(`@${name}`)));
     return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((row) => row.detail).join(' | ');
   }
@@ -57,6 +57,11 @@ describe('sqlite: search query plans', () => {
       assert.doesNotMatch(detail, /SCAN (e|a|search_events|search_actors)\b/, 'never a scan of the rows');
     });
   }
+
+  it('a full-text page read in key order comes from FTS5 in rowid order, with no sort', () => {
+    assert.match(plan({ terms: ['x'] }, 'key'), /^SCAN search_text VIRTUAL TABLE INDEX 192:M1>< \| SEARCH e USING INTEGER PRIMARY KEY \(rowid=\?\)$/);
+    assert.match(plan({ terms: ['x'], order: 'asc', eventName: 'n' }, 'key'), /^SCAN search_text VIRTUAL TABLE INDEX 64:M1>< \| SEARCH e USING INTEGER PRIMARY KEY \(rowid=\?\)$/);
+  });
 
   it("export's time bounds read the (project, time) index range only", () => {
     const detail = (db.prepare(`EXPLAIN QUERY PLAN ${SEARCH_RANGE_SQL}`).all(1, 1, 2, 3) as Array<{ detail: string }>)

@@ -114,7 +114,7 @@ export const SQLITE_INDEX_SCHEMA = {
  * sequencer's, nor the sequencer's on its.
  */
 export const SQLITE_SEARCH_SCHEMA = {
-  version: 1,
+  version: 2,
   statements: [
     // How far each log's search documents go: entries below `size` are in search_events.
     `CREATE TABLE search_indexed (project_pk INTEGER PRIMARY KEY, size INTEGER NOT NULL)`,
@@ -147,5 +147,14 @@ export const SQLITE_SEARCH_SCHEMA = {
     // Full text: rowid = entry key, so `rowid BETWEEN` scopes a MATCH to one project. Contentless
     // (the words live in the main file's envelopes) and without column sizes (no ranking is done).
     `CREATE VIRTUAL TABLE search_text USING fts5 (text, content = '', columnsize = 0, tokenize = 'unicode61 remove_diacritics 2')`,
+    // A zone map: the time span of each block of SEARCH_BLOCK_ENTRIES entries, so that a full-text
+    // page read newest-by-index first can prove no older entry belongs in it (sqlite-search.ts).
+    `CREATE TABLE search_blocks (
+       project_pk INTEGER NOT NULL,
+       block INTEGER NOT NULL,
+       min_time INTEGER NOT NULL,
+       max_time INTEGER NOT NULL,
+       PRIMARY KEY (project_pk, block)
+     ) WITHOUT ROWID`,
   ],
 };

@@ -5,9 +5,14 @@
  * main file; this class only knows the search tables.
  *
  * Every page is one indexed range scan in (time, key) order:
- *  - full-text terms: FTS5 MATCH, restricted to the project's key range, drives; the matches are
- *    joined to search_events by key and sorted (a sort over the project's matches: FTS5 cannot
- *    give them in time order);
+ *  - full-text terms: FTS5 MATCH, restricted to the project's key range, drives. FTS5 gives its
+ *    matches in key order, not time order, so a page is first read as the `limit` matches
+ *    nearest the end of the key range (newest first for `desc`), sorted by time; the zone map
+ *    (search_blocks: each block's time span) then proves, or not, that no match further along
+ *    the keys could belong in the page (for `desc`: every entry below the page's smallest key
+ *    is no later than the page's last time). Where events arrive roughly in time order, as
+ *    audit events do, the proof holds and a page costs `limit` matches. Else the page is read
+ *    exactly as before: every match in the range, joined to search_events and sorted;
  *  - else an actor: search_actors (project, actor, time, key) drives;
  *  - else the most selective equality predicate's partial index, or (project, time), drives; each
  *    index ends in (time, rowid = key), so ORDER BY time, key needs no sort and LIMIT stops the
@@ -38,6 +43,9 @@ export function fts5Match(terms: readonly string[]): string {
 /** Export's time bounds: min and max key of a time range, from the (project, time) index alone. */
 export const SEARCH_RANGE_SQL = 'SELECT min(key) AS first, max(key) AS last FROM search_events WHERE project_pk = ? AND time >= ? AND time < ? AND key < ?';
 
+/** Entries per zone-map block (search_blocks). */
+export const SEARCH_BLOCK_ENTRIES = 4096;
+
 export interface SqliteSearchHit {
   key: number;
   time: number;
@@ -56,6 +64,14 @@ export class SqliteSearch {
       insertActor: db.prepare('INSERT OR IGNORE INTO search_actors (project_pk, actor, time, key) VALUES (?, ?, ?, ?)'),
       insertText: db.prepare('INSERT INTO search_text (rowid, text) VALUES (?, ?)'),
       range: db.prepare<[number, number, number, number], { first: number | null; last: number | null }>(SEARCH_RANGE_SQL),
+      widenBlock: db.prepare(
+        `INSERT INTO search_blocks (project_pk, block, min_time, max_time) VALUES (?, ?, ?, ?)
+         ON CONFLICT (project_pk, block) DO UPDATE SET min_time = min(min_time, excluded.min_time), max_time = max(max_time, excluded.max_time)`,
+      ),
+      latestBefore: db.prepare<[number, number], { time: number | null }>('SELECT max(max_time) AS time FROM search_blocks WHERE project_pk = ? AND block < ?'),
+      earliestAfter: db.prepare<[number, number], { time: number | null }>('SELECT min(min_time) AS time FROM search_blocks WHERE project_pk = ? AND block > ?'),
+      latestBetween: db.prepare<[number, number], { time: number | null }>('SELECT max(time) AS time FROM search_events WHERE key >= ? AND key < ?'),
+      earliestBetween: db.prepare<[number, number], { time: number | null }>('SELECT min(time) AS time FROM search_events WHERE key > ? AND key < ?'),
     };
   }
 
@@ -73,12 +89,20 @@ export class SqliteSearch {
     return this.db
       .transaction(() => {
         if (this.size(pk) !== fromIndex) return false;
+        const blocks = new Map<number, { min: number; max: number }>();
         for (const doc of documents) {
           const key = entryKey(pk, doc.index);
+          const block = Math.floor(doc.index / SEARCH_BLOCK_ENTRIES);
+          const span = blocks.get(block);
+          if (span) {
+            span.min = Math.min(span.min, doc.time);
+            span.max = Math.max(span.max, doc.time);
+          } else blocks.set(block, { min: doc.time, max: doc.time });
           this.stmt.insertEvent.run(key, pk, doc.time, field(doc.eventName), field(doc.eventSource), field(doc.sourceIp), doc.outcome);
           for (const actor of doc.actors) if (field(actor) !== null) this.stmt.insertActor.run(pk, actor, doc.time, key);
           if (doc.text.length > 0) this.stmt.insertText.run(key, doc.text);
         }
+        for (const [block, { min, max }] of blocks) this.stmt.widenBlock.run(pk, block, min, max);
         this.stmt.setSize.run(pk, fromIndex + documents.length);
         return true;
       })
@@ -87,12 +111,6 @@ export class SqliteSearch {
 
   /** Keys and times of one page (SqliteStore reads the envelopes from the main file). */
   search(pk: number, query: SearchQuery): SqliteSearchHit[] {
-    const sql = searchSql(query);
-    let statement = this.searches.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.searches.set(sql, statement);
-    }
     const params = searchParams(pk, query);
     if (params.match !== undefined && (query.fromTime !== undefined || query.toTime !== undefined)) {
       // FTS5 cannot filter by time, but it seeks by rowid: narrow its key range to the keys the
@@ -104,7 +122,46 @@ export class SqliteSearch {
       params.lo = first;
       params.below = last + 1;
     }
-    return statement.all(params) as SqliteSearchHit[];
+    if (params.match !== undefined) {
+      const page = this.pageByKey(pk, query, params);
+      if (page) return page;
+    }
+    return this.statement(searchSql(query)).all(params) as SqliteSearchHit[];
+  }
+
+  /**
+   * A full-text page read in key order (the file comment says why), or undefined when the zone
+   * map cannot prove it is the page in time order.
+   */
+  private pageByKey(pk: number, query: SearchQuery, params: Record<string, unknown>): SqliteSearchHit[] | undefined {
+    const desc = query.order === 'desc';
+    const hits = (this.statement(searchSql(query, 'key')).all(params) as SqliteSearchHit[]).sort((a, b) => (desc ? b.time - a.time || b.key - a.key : a.time - b.time || a.key - b.key));
+    // Fewer than a page: these are every match there is.
+    if (hits.length < query.limit) return hits;
+    const last = hits[hits.length - 1]!.time;
+    const base = entryKey(pk, 0);
+    if (desc) {
+      // No entry below the smallest key read may be later than the page's last time.
+      const smallest = Math.min(...hits.map((h) => h.key));
+      const block = Math.floor((smallest - base) / SEARCH_BLOCK_ENTRIES);
+      const inBlock = this.stmt.latestBetween.get(base + block * SEARCH_BLOCK_ENTRIES, smallest)?.time ?? null;
+      const before = this.stmt.latestBefore.get(pk, block)?.time ?? null;
+      return (inBlock === null || inBlock <= last) && (before === null || before <= last) ? hits : undefined;
+    }
+    const largest = Math.max(...hits.map((h) => h.key));
+    const block = Math.floor((largest - base) / SEARCH_BLOCK_ENTRIES);
+    const inBlock = this.stmt.earliestBetween.get(largest, base + (block + 1) * SEARCH_BLOCK_ENTRIES)?.time ?? null;
+    const after = this.stmt.earliestAfter.get(pk, block)?.time ?? null;
+    return (inBlock === null || inBlock >= last) && (after === null || after >= last) ? hits : undefined;
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.searches.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.searches.set(sql, statement);
+    }
+    return statement;
   }
 
   /** min and max key below `below` with time in [from, to), over the (project, time) index. */
@@ -138,7 +195,7 @@ function searchParams(pk: number, query: SearchQuery): Record<string, unknown> &
  * search_actors, or search_events itself; `t` and `k` name its time and key columns, so the
  * snapshot bound, the time range and the cursor apply to the driving index itself.
  */
-export function searchSql(query: SearchQuery): string {
+export function searchSql(query: SearchQuery, orderBy: 'time' | 'key' = 'time'): string {
   const terms = query.terms !== undefined && query.terms.length > 0;
   const where: string[] = [];
   let from: string;
@@ -184,6 +241,8 @@ export function searchSql(query: SearchQuery): string {
   const desc = query.order === 'desc';
   if (query.after) where.push(`(${time}, ${key}) ${desc ? '<' : '>'} (@afterTime, @afterKey)`);
   const direction = desc ? 'DESC' : 'ASC';
-  const sql = `SELECT ${key} AS key, ${time} AS time FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${time} ${direction}, ${key} ${direction} LIMIT @limit`;
+  // In key order, a full-text page is in FTS5's own rowid order: no sort, and LIMIT stops it.
+  const order = orderBy === 'time' ? `${time} ${direction}, ${key} ${direction}` : `${terms ? 'search_text.rowid' : key} ${direction}`;
+  const sql = `SELECT ${key} AS key, ${time} AS time FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT @limit`;
   return sql;
 }
