@@ -79,6 +79,8 @@ export interface IngestLoad {
   rate?: number;
   /** Name of the CPU profile written under --profile. */
   profileName?: string;
+  /** Runs after the project is made, before the load (e.g. to configure the project). */
+  setup?(server: ServerProcess, projectId: string): Promise<void>;
 }
 
 /** A fresh `veritrail serve` on an empty data directory, one project, and this load against it. */
@@ -87,6 +89,7 @@ export async function ingestOnFreshServer(ctx: BenchContext, options: IngestLoad
   let window: [number, number] | undefined;
   try {
     const { projectId, writerKey } = await benchProject(server);
+    await options.setup?.(server, projectId);
     const measured = await measureLoad(server, {
       host: server.host,
       port: server.port,

@@ -6,6 +6,7 @@ import type { Scenario } from '../lib/scenario.ts';
 import { baselineHttp } from './baseline-http.ts';
 import { baselineSqlite } from './baseline-sqlite.ts';
 import { ingestBatched } from './ingest-batched.ts';
+import { ingestFiltered } from './ingest-filtered.ts';
 import { ingestSingle } from './ingest-single.ts';
 import { latencyHalfLoad } from './latency-half-load.ts';
 import { memory } from './memory.ts';
@@ -14,4 +15,4 @@ import { proofs } from './proofs.ts';
 import { search } from './search.ts';
 import { verify } from './verify.ts';
 
-export const SCENARIOS: readonly Scenario[] = [baselineSqlite, baselineHttp, ingestBatched, ingestSingle, latencyHalfLoad, memory, proofs, verify, search, postgres];
+export const SCENARIOS: readonly Scenario[] = [baselineSqlite, baselineHttp, ingestBatched, ingestFiltered, ingestSingle, latencyHalfLoad, memory, proofs, verify, search, postgres];
