@@ -73,6 +73,8 @@ async function dataset(ctx: BenchContext, kind: Dataset['kind'], size: number, e
     const cached = JSON.parse(fs.readFileSync(marker, 'utf8')) as Dataset & { version: number };
     if (cached.version === DATASET_VERSION && cached.size === size && cached.kind === kind) {
       ctx.log(`using cached dataset ${path.relative(process.cwd(), dir)} (built in ${cached.buildSeconds.toFixed(0)} s)`);
+      // Brought to the current schema, as a server's start would, for scenarios that read it in process.
+      await new SqliteStore({ dataDir: dir }).close();
       return { ...cached, dir, cached: true };
     }
   }

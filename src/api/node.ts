@@ -18,6 +18,7 @@ import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { SearchIndexer, type SearchIndexing } from '../query/search-indexer.ts';
 import { SearchIndexerThread } from '../query/search-indexer-thread.ts';
+import type { SearchStoreSpec } from '../query/search-indexer-worker.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
 import { meteredCommitHooks } from './metrics.ts';
@@ -99,12 +100,14 @@ export class VeritrailNode {
       const onIndexError = (projectId: string, error: unknown) => {
         if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
       };
-      // In a thread of its own when the engine can give it a handle there (the SQLite store in
-      // the data directory); inline on this event loop for a store handed in by the caller and
-      // for PostgreSQL, whose indexing is mostly the database server's work anyway.
+      // In a thread of its own, over a store handle of its own (the SQLite store's search file,
+      // or a second PostgreSQL pool), beside the sequencer on another core; inline on this event
+      // loop only for a store handed in by the caller. On PostgreSQL, several nodes' indexers
+      // race safely through the size-conditional indexForSearch.
+      const indexerStore: SearchStoreSpec = config.storeUrl !== undefined ? { engine: 'postgres', url: config.storeUrl } : { engine: 'sqlite', dataDir: config.dataDir };
       const searchIndexer: SearchIndexing =
-        !config.store && store.capabilities.engine === 'sqlite' && (config.searchIndexing ?? 'thread') === 'thread'
-          ? new SearchIndexerThread(store, { engine: 'sqlite', dataDir: config.dataDir }, { onError: onIndexError })
+        !config.store && (config.searchIndexing ?? 'thread') === 'thread'
+          ? new SearchIndexerThread(store, indexerStore, { onError: onIndexError })
           : new SearchIndexer(store, { onError: onIndexError });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
