@@ -31,12 +31,19 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** The Node.js flags `npm start` gives the server (package.json), so the bench runs it as users do. */
+const START_NODE_FLAGS: string[] = (() => {
+  const start = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = start.split(/\s+/);
+  return words.slice(1, words.indexOf('bin/veritrail.js')).filter((word) => word.startsWith('--'));
+})();
+
 /**
  * Starts `veritrail serve`; with `profileDir`, under `node --cpu-prof` writing there on exit.
  * `extra` adds arguments and environment (a PostgreSQL node's --store, key and secret).
  */
 export function startVeritrail(dataDir: string, profileDir?: string, extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
-  const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const execArgv = [...START_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
   return spawnServer([...execArgv, BIN, 'serve', '--data', dataDir, '--port', '0', '--origin-host', ORIGIN_HOST, '--log-level', 'warn', ...(extra.args ?? [])], extra.env);
 }
 

@@ -9,12 +9,22 @@ export const HASH_SIZE = 32;
 /** MTH({}) = SHA-256 of the empty string. */
 export const EMPTY_ROOT: Buffer = hash('sha256', Buffer.alloc(0), 'buffer');
 
+/**
+ * SHA-256 as a Buffer. On Node.js 20, `crypto.hash` with 'buffer' output costs about 1.0 us even
+ * for 65 bytes, against 0.4 us for a string; digesting to a latin1 ('binary') string and copying
+ * it into a Buffer costs 0.65 us. The sequencer and the checkpointer make two or three of these
+ * per event, on the thread that commits.
+ */
+function sha256(input: Uint8Array): Buffer {
+  return Buffer.from(hash('sha256', input, 'binary'), 'binary');
+}
+
 /** HL(d) = SHA-256(0x00 || d). */
 export function leafHash(entry: Uint8Array): Buffer {
   const input = Buffer.allocUnsafe(entry.length + 1);
   input[0] = 0x00;
   input.set(entry, 1);
-  return hash('sha256', input, 'buffer');
+  return sha256(input);
 }
 
 // One scratch buffer for node inputs: hashing is synchronous, so no two calls interleave.
@@ -24,7 +34,7 @@ const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   nodeInput.set(left, 1);
   nodeInput.set(right, 1 + HASH_SIZE);
-  return hash('sha256', nodeInput, 'buffer');
+  return sha256(nodeInput);
 }
 
 /** The root of a perfect subtree given its 2^k leaves (or lower-level hashes) in order. */

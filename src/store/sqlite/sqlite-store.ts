@@ -64,7 +64,8 @@ const MAX_KNOWN_ABSENT = 100_000;
 
 /** 48 bits of SHA-256 of an event id: a safe integer for the index file's key. */
 function idHash(eventId: string): number {
-  return hash('sha256', eventId, 'buffer').readUIntBE(0, 6);
+  // From hex: a string digest costs half what a Buffer one does on Node 20 (log/hashing.ts).
+  return parseInt(hash('sha256', eventId, 'hex').slice(0, 12), 16);
 }
 
 
