@@ -7,6 +7,7 @@ import { baselineHttp } from './baseline-http.ts';
 import { baselineSqlite } from './baseline-sqlite.ts';
 import { ingestBatched } from './ingest-batched.ts';
 import { ingestFiltered } from './ingest-filtered.ts';
+import { forwarding } from './forwarding.ts';
 import { ingestSingle } from './ingest-single.ts';
 import { latencyHalfLoad } from './latency-half-load.ts';
 import { memory } from './memory.ts';
@@ -15,4 +16,4 @@ import { proofs } from './proofs.ts';
 import { search } from './search.ts';
 import { verify } from './verify.ts';
 
-export const SCENARIOS: readonly Scenario[] = [baselineSqlite, baselineHttp, ingestBatched, ingestFiltered, ingestSingle, latencyHalfLoad, memory, proofs, verify, search, postgres];
+export const SCENARIOS: readonly Scenario[] = [baselineSqlite, baselineHttp, ingestBatched, ingestFiltered, ingestSingle, latencyHalfLoad, memory, forwarding, proofs, verify, search, postgres];
