@@ -119,7 +119,11 @@ function sourceIp(r: Rng): string {
 }
 
 /** Start of the records' eventTime; each record is 1–800 ms after the one before. */
-const EPOCH_MS = Date.UTC(2026, 2, 1, 0, 0, 0);
+export const EPOCH_MS = Date.UTC(2026, 2, 1, 0, 0, 0);
+/** The mean gap between two records' eventTime: a log of n records spans about n times this. */
+export const MEAN_GAP_MS = 400.5;
+/** Every eventName the source makes. */
+export const EVENT_NAMES: readonly string[] = ACTIONS.map((action) => action.name);
 
 /**
  * A source of records. `next()` returns the next record; its eventID has run 000 and

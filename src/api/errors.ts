@@ -13,7 +13,7 @@ import {
   VT_ERR_LOG_UNAVAILABLE,
   VT_ERR_UNSUPPORTED_MEDIA_TYPE,
   VT_ERR_VALIDATION,
-  withDetails,
+  validationError,
 } from '../core/errors.ts';
 
 export function toVeritrailError(error: unknown, request: FastifyRequest): VeritrailError {
@@ -26,7 +26,7 @@ export function toVeritrailError(error: unknown, request: FastifyRequest): Verit
       // ajv names an unknown member only in params; the caller needs to know which one.
       problem: `${v.message ?? 'is not valid'}${typeof v.params?.additionalProperty === 'string' ? `: ${v.params.additionalProperty}` : ''}`,
     }));
-    return withDetails(new VT_ERR_VALIDATION(details.map((d) => `${d.field} ${d.problem}`).join('; ')), details);
+    return validationError(details);
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

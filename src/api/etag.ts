@@ -8,16 +8,16 @@ export function etag(version: number): string {
   return `"${version}"`;
 }
 
-/** The If-Match test for a header value, or undefined when there is none (an unconditional write). */
-export function ifMatch(header: string | string[] | undefined): ((version: number) => boolean) | undefined {
+/** The If-Match precondition of a header value, or undefined when there is none (an unconditional write). */
+export function ifMatch(header: string | string[] | undefined): { matches(version: number): boolean; header: string } | undefined {
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header.join(',') : header;
-  if (text.trim() === '*') return () => true;
+  if (text.trim() === '*') return { matches: () => true, header: text };
   const tags = new Set(
     text
       .split(',')
       .map((tag) => tag.trim())
       .filter((tag) => /^"[^"]*"$/.test(tag)),
   );
-  return (version) => tags.has(etag(version));
+  return { matches: (version) => tags.has(etag(version)), header: text };
 }

@@ -18,7 +18,6 @@ import { openNote, type NoteSigner } from '../log/signed-note.ts';
 import { TreeReader } from '../log/tree-reader.ts';
 import { SearchIndexer, type SearchIndexing } from '../query/search-indexer.ts';
 import { SearchIndexerThread } from '../query/search-indexer-thread.ts';
-import type { SearchStoreSpec } from '../query/search-indexer-worker.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
 import { meteredCommitHooks } from './metrics.ts';
@@ -104,15 +103,16 @@ export class VeritrailNode {
       // or a second PostgreSQL pool), beside the sequencer on another core; inline on this event
       // loop only for a store handed in by the caller. On PostgreSQL, several nodes' indexers
       // race safely through the size-conditional indexForSearch.
-      const indexerStore: SearchStoreSpec = config.storeUrl !== undefined ? { engine: 'postgres', url: config.storeUrl } : { engine: 'sqlite', dataDir: config.dataDir };
       const searchIndexer: SearchIndexing =
         !config.store && (config.searchIndexing ?? 'thread') === 'thread'
-          ? new SearchIndexerThread(store, indexerStore, { onError: onIndexError })
+          ? new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError })
           : new SearchIndexer(store, { onError: onIndexError });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
-        // After each commit: the search index and the forwarders follow the log's new tail.
+        // After each commit: the checkpointer, the search index and the forwarders follow the
+        // log's new tail.
         onCommitted: (projectId, size) => {
+          checkpointer.markDirty(projectId);
           searchIndexer.markDirty(projectId, size);
           forwarder.notify(projectId);
         },

@@ -240,6 +240,11 @@ export function withDetails(error: VeritrailError, details: ErrorDetail[]): Veri
   return Object.assign(error, { details });
 }
 
+/** VT_ERR_VALIDATION naming each problem, in its message and as details. */
+export function validationError(problems: ErrorDetail[]): VeritrailError {
+  return withDetails(new VT_ERR_VALIDATION(problems.map((p) => `${p.field} ${p.problem}`).join('; ')), problems);
+}
+
 /**
  * A broken invariant inside the log (a stored tile that disagrees with the stored entries, a
  * tree size that moved under the sequencer). The sequencer stops taking work and the log reloads

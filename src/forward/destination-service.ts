@@ -6,7 +6,7 @@
  * enabled, so that a crash right after the write cannot make it start later than promised.
  */
 import { isoTime, type Clock } from '../core/clock.ts';
-import { VT_ERR_PRECONDITION_FAILED, VT_ERR_VALIDATION, withDetails } from '../core/errors.ts';
+import { VT_ERR_PRECONDITION_FAILED, validationError } from '../core/errors.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import { VersionMismatchError, type Store } from '../store/store.ts';
 import { DESTINATION_SETTING_PREFIX, destinationProblems, destinationSettingName, SECRET_MEMBERS, secretPurpose, type Destination } from './destination.ts';
@@ -21,11 +21,16 @@ export interface StoredDestination {
   destination: Destination;
 }
 
+/** A write's precondition (an HTTP If-Match): which current versions it may go ahead on. */
+export interface Precondition {
+  matches(version: number): boolean;
+  /** What the client sent, for the 412 message. */
+  header: string;
+}
+
 export interface WriteOptions {
-  /** The If-Match test: given the current version, may the write go ahead? */
-  ifMatch?: (version: number) => boolean;
-  /** The If-Match header as sent, for the 412 message. */
-  ifMatchText?: string;
+  /** Absent: an unconditional write, which recomputes after a lost race. */
+  ifMatch?: Precondition;
   /** Secrets in clear, by member name; sealed here before anything is stored. */
   secrets?: Record<string, string>;
 }
@@ -62,10 +67,10 @@ export class DestinationService {
   async write(projectId: string, id: string, change: (current: Destination | undefined) => Destination, options: WriteOptions = {}): Promise<StoredDestination> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.get(projectId, id);
-      if (options.ifMatch && !options.ifMatch(current.version)) throw new VT_ERR_PRECONDITION_FAILED(current.version, options.ifMatchText ?? '');
+      if (options.ifMatch && !options.ifMatch.matches(current.version)) throw new VT_ERR_PRECONDITION_FAILED(current.version, options.ifMatch.header);
       const next = this.sealed(projectId, id, change(current.destination), options.secrets ?? {});
       const problems = destinationProblems(next);
-      if (problems.length > 0) throw withDetails(new VT_ERR_VALIDATION(problems.map((p) => `${p.field} ${p.problem}`).join('; ')), problems);
+      if (problems.length > 0) throw validationError(problems);
       if (next.enabled) await cursorOrStart(this.store, projectId, id, next.startFrom, this.clock);
       try {
         const record = await this.store.putSetting(projectId, destinationSettingName(id), next, { ifVersion: current.version, at: isoTime(this.clock.now()) });
@@ -73,7 +78,7 @@ export class DestinationService {
         return { id, version: record.version, updatedAt: record.updatedAt, destination: next };
       } catch (error) {
         if (!(error instanceof VersionMismatchError)) throw error;
-        if (options.ifMatch || attempt >= MAX_RACE_RETRIES) throw new VT_ERR_PRECONDITION_FAILED(error.current, options.ifMatchText ?? `"${current.version}"`);
+        if (options.ifMatch || attempt >= MAX_RACE_RETRIES) throw new VT_ERR_PRECONDITION_FAILED(error.current, options.ifMatch?.header ?? 'absent');
       }
     }
   }

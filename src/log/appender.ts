@@ -1,8 +1,9 @@
 /**
- * The one way events enter a log, whichever API they came through. It enforces, once and above
- * every store engine (STYLE.md §6), the rules spec/api.md gives for ingest: batch and event size
- * limits, all-or-nothing batches whose refusal names each bad event, pushback when the
- * sequencer is behind, and receipts only after the durable commit (the sequencer's promise).
+ * The one way events enter a log, whichever API they came through. It holds, once and above
+ * every store engine (STYLE.md §6), the per-request limits every preparation path applies
+ * (prepare.ts enforces them: batch and event sizes, all-or-nothing batches whose refusal names
+ * each bad event), pushes back when the sequencer is behind, and returns receipts only after
+ * the durable commit (the sequencer's promise).
  */
 import {
   VT_ERR_BATCH_INVALID,
@@ -38,8 +39,6 @@ export const DEFAULT_MAX_QUEUED_EVENTS = 20_000;
 const RETRY_AFTER_SECONDS = 1;
 
 export interface AppenderOptions {
-  maxEventsPerRequest?: number;
-  maxEventBytes?: number;
   maxQueuedEvents?: number;
 }
 
@@ -60,10 +59,7 @@ export class Appender {
     private readonly reader: TreeReader,
     options: AppenderOptions = {},
   ) {
-    this.limits = {
-      maxEvents: options.maxEventsPerRequest ?? DEFAULT_MAX_EVENTS_PER_REQUEST,
-      maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
-    };
+    this.limits = { maxEvents: DEFAULT_MAX_EVENTS_PER_REQUEST, maxEventBytes: DEFAULT_MAX_EVENT_BYTES };
     this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
   }
 
@@ -82,8 +78,8 @@ export class Appender {
       error.headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
       throw error;
     }
+    // The checkpointer learns of the growth from the sequencer's onCommitted (api/node.ts).
     const receipts: AppendReceipt[] = await this.sequencer.submit(projectId, events);
-    this.checkpointer.markDirty(projectId);
     if (!options.waitForCheckpoint || receipts.length === 0) return receipts;
 
     const needed = Math.max(...receipts.map((r) => r.index)) + 1;

@@ -9,10 +9,6 @@ export class ByteBudget {
 
   constructor(readonly capacity: number) {}
 
-  get inUse(): number {
-    return this.used;
-  }
-
   /**
    * Reserves `bytes` if they fit. A request larger than the whole budget is still admitted when
    * nothing else is in flight, so one maximal body can always get through on an idle server.

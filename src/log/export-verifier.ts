@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { hash } from 'node:crypto';
 import { canonicalize } from '../core/canonical-json.ts';
-import { readLastLine } from '../core/lines.ts';
+import { forEachLine, readLastLine, readLineChunks } from '../core/lines.ts';
 import { sourceModule } from '../core/package-root.ts';
 import { startTsWorker } from '../core/ts-worker.ts';
 import type { HashedRange, HashRange } from './export-hash-worker.ts';
@@ -104,7 +104,7 @@ export async function verifyExportFile(file: string, verifier: NoteVerifier, opt
   try {
     const chunkBytes = options.chunkBytes ?? READ_CHUNK;
     if (threads === 0) {
-      for (const chunk of readChunks(fd, chunkBytes)) forEachLine(chunk, (start, end) => state.line(chunk.subarray(start, end)));
+      for (const chunk of readLineChunks(fd, chunkBytes)) forEachLine(chunk, (start, end) => state.line(chunk.subarray(start, end)));
     } else {
       // Each worker takes the next range of the file, two deep; results are taken in file order.
       const size = fs.fstatSync(fd).size;
@@ -147,44 +147,6 @@ export async function verifyExportFile(file: string, verifier: NoteVerifier, opt
     await Promise.all(workers.map((worker) => worker.stop()));
   }
   return state.finish();
-}
-
-/**
- * The file in chunks that each end at a line end (or the end of the file), for verifying on this
- * thread. A line longer than the chunk size grows the chunk.
- */
-function* readChunks(fd: number, chunkBytes: number): Generator<Buffer> {
-  let carry = Buffer.alloc(0);
-  for (let size = chunkBytes; ; ) {
-    const buffer = Buffer.allocUnsafeSlow(Math.max(size, carry.length + 1));
-    carry.copy(buffer);
-    const read = fs.readSync(fd, buffer, carry.length, buffer.length - carry.length, null);
-    const end = carry.length + read;
-    if (read === 0) {
-      if (end > 0) yield buffer.subarray(0, end);
-      return;
-    }
-    const lastNewline = buffer.lastIndexOf(10, end - 1);
-    if (lastNewline < 0) {
-      // No line end yet: read on into a larger buffer.
-      carry = buffer.subarray(0, end);
-      size = buffer.length * 2;
-      continue;
-    }
-    carry = Buffer.from(buffer.subarray(lastNewline + 1, end));
-    size = chunkBytes;
-    yield buffer.subarray(0, lastNewline + 1);
-  }
-}
-
-/** Calls `each` with the bounds of every line of a chunk (a last line may lack its newline). */
-export function forEachLine(chunk: Buffer, each: (start: number, end: number) => void): void {
-  let start = 0;
-  for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
-    each(start, newline);
-    start = newline + 1;
-  }
-  if (start < chunk.length) each(start, chunk.length);
 }
 
 /** One worker thread of export-hash-worker.ts; it answers requests in the order they came. */

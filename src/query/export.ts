@@ -22,6 +22,7 @@ import { checkpointLine, exportLine } from '../log/export-format.ts';
 import { HASH_SIZE } from '../log/hashing.ts';
 import { TILE_WIDTH } from '../log/tiles.ts';
 import { csvRecord } from './csv.ts';
+import { searchTime } from './search-document.ts';
 
 /** Entries read per store call while exporting. */
 export const EXPORT_CHUNK = 1000;
@@ -74,7 +75,7 @@ async function* entryChunks(store: Store, projectId: string, size: number, range
       for (const entry of entries) {
         const envelope = parseEnvelope(entry.envelope);
         const fields = eventFields(envelope.event);
-        const time = fields.eventTime ?? Date.parse(envelope.receivedAt);
+        const time = searchTime(fields, envelope.receivedAt);
         if (range.fromTime !== undefined && time < range.fromTime) continue;
         if (range.toTime !== undefined && time >= range.toTime) continue;
         chunk.push({ ...entry, time, fields, receivedAt: envelope.receivedAt, eventId: envelope.eventId });

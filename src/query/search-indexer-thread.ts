@@ -11,7 +11,7 @@ import { startTsWorker } from '../core/ts-worker.ts';
 import { sourceModule } from '../core/package-root.ts';
 import type { Store } from '../store/store.ts';
 import { SearchProgress, type SearchIndexerOptions, type SearchIndexing } from './search-indexer.ts';
-import type { FromSearchWorker, SearchIndexerWorkerData, SearchStoreSpec, ToSearchWorker } from './search-indexer-worker.ts';
+import type { FromSearchWorker, SearchIndexerWorkerData, ToSearchWorker } from './search-indexer-worker.ts';
 
 const WORKER_URL = sourceModule('src/query/search-indexer-worker.ts');
 /** After the thread dies unexpectedly, how long before a new one starts. */
@@ -27,7 +27,7 @@ export class SearchIndexerThread implements SearchIndexing {
 
   constructor(
     store: Store,
-    private readonly spec: SearchStoreSpec,
+    private readonly spec: SearchIndexerWorkerData['store'],
     private readonly options: Pick<SearchIndexerOptions, 'chunk' | 'onError'> = {},
   ) {
     this.progress = new SearchProgress(store);

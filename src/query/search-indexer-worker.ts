@@ -3,16 +3,12 @@
  * of its own, reporting progress to the server's thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PgStore } from '../store/postgres/postgres-store.ts';
-import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import type { Store } from '../store/store.ts';
+import { openStore, type StoreLocation } from '../store/open-store.ts';
 import { SearchIndexer } from './search-indexer.ts';
 
-/** Where the indexer thread finds the store: an engine it can open a second handle to. */
-export type SearchStoreSpec = { engine: 'sqlite'; dataDir: string } | { engine: 'postgres'; url: string };
-
 export interface SearchIndexerWorkerData {
-  store: SearchStoreSpec;
+  /** Where the node's store is; the thread opens a handle of its own there. */
+  store: Pick<StoreLocation, 'storeUrl' | 'dataDir'>;
   chunk?: number;
 }
 
@@ -22,20 +18,10 @@ export type FromSearchWorker =
   | { type: 'error'; projectId: string; message: string }
   | { type: 'stopped' };
 
-async function openStore(spec: SearchStoreSpec): Promise<Store> {
-  switch (spec.engine) {
-    case 'sqlite':
-      return new SqliteStore({ dataDir: spec.dataDir, searchWriter: true });
-    case 'postgres':
-      // Two connections: one indexing transaction at a time, and a read beside it.
-      return PgStore.open({ url: spec.url, poolSize: 2 });
-  }
-}
-
 const data = workerData as SearchIndexerWorkerData;
 const post = (message: FromSearchWorker) => parentPort!.postMessage(message);
 // Messages that arrive meanwhile wait on the port until the listener below is added.
-const store = await openStore(data.store);
+const store = await openStore({ ...data.store, searchWriter: true });
 const indexer = new SearchIndexer(store, {
   ...(data.chunk !== undefined ? { chunk: data.chunk } : {}),
   onProgress: (projectId, indexed, size) => post({ type: 'progress', projectId, indexed, size }),

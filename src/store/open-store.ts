@@ -13,12 +13,18 @@ export interface StoreLocation {
   dataDir: string;
   /** Read without migrating or locking (fsck beside running nodes). */
   readOnly?: boolean;
+  /**
+   * A second handle for the search indexer's thread, beside the node's own: on SQLite the
+   * search file's only writer (the main file read-only), on PostgreSQL a small pool of its own.
+   */
+  searchWriter?: boolean;
 }
 
 export async function openStore(location: StoreLocation): Promise<Store> {
   if (location.storeUrl !== undefined) {
     if (!isPostgresUrl(location.storeUrl)) throw new Error('the store URL must start with postgres:// or postgresql://; leave it out to use SQLite in --data');
-    return PgStore.open({ url: location.storeUrl, readOnly: location.readOnly });
+    // Two connections for the indexer: one indexing transaction at a time, and a read beside it.
+    return PgStore.open({ url: location.storeUrl, readOnly: location.readOnly, ...(location.searchWriter ? { poolSize: 2 } : {}) });
   }
-  return new SqliteStore({ dataDir: location.dataDir, readOnly: location.readOnly });
+  return new SqliteStore({ dataDir: location.dataDir, readOnly: location.readOnly, searchWriter: location.searchWriter });
 }

@@ -40,17 +40,21 @@ describe('native destinations API', () => {
     const stale = await vt.call(p.owner, 'PATCH', `${base}/${id}`, { region: 'us-east-1' }, { 'if-match': '"0"' });
     assert.equal(stale.statusCode, 412);
     assert.equal(stale.json().error, 'PRECONDITION_FAILED');
+    assert.match(stale.json().message, /at ETag "1" and If-Match was "0"/);
     const patched = await vt.call(p.owner, 'PATCH', `${base}/${id}`, { region: 'us-east-1' }, { 'if-match': '"1"' });
     assert.equal(patched.statusCode, 200, patched.body);
     assert.equal(patched.headers.etag, '"2"');
     assert.equal(patched.json().region, 'us-east-1');
     assert.equal(patched.json().secretAccessKey, '<set>', 'a patch without the secret keeps it');
+    const unconditional = await vt.call(p.owner, 'PATCH', `${base}/${id}`, { region: 'eu-west-1' });
+    assert.equal(unconditional.statusCode, 200, 'without If-Match a write is unconditional');
+    assert.equal(unconditional.headers.etag, '"3"');
 
     const stored = JSON.stringify(await vt.node.store.settingHistory(p.id, `destination/${id}`));
     assert.ok(!stored.includes('very-secret-key'), 'the secret is sealed at rest');
 
     assert.equal((await vt.call(p.writer, 'POST', base, { kind: 'webhook', url: 'http://x.test', secret: SECRET })).statusCode, 403);
-    assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`, undefined, { 'if-match': '"1"' })).statusCode, 412);
+    assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`, undefined, { 'if-match': '"2"' })).statusCode, 412);
     assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`)).statusCode, 204);
     assert.equal((await vt.call(p.owner, 'GET', `${base}/${id}`)).statusCode, 404);
     assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`)).statusCode, 404);
@@ -76,7 +80,11 @@ describe('native destinations API', () => {
     for (const [body, field] of cases) {
       const response = await vt.call(p.owner, 'POST', base, body);
       assert.equal(response.statusCode, 400, `${JSON.stringify(body)}: ${response.body}`);
-      assert.ok(response.body.includes(field), `${JSON.stringify(body)} names ${field}: ${response.body}`);
+      const details = (response.json().details ?? []) as Array<{ field: string }>;
+      assert.ok(
+        details.some((d) => d.field === field || d.field === `body.${field}`),
+        `${JSON.stringify(body)} names ${field} in details: ${response.body}`,
+      );
     }
   });
 

@@ -7,12 +7,12 @@ describe('If-Match', () => {
   it('is absent without a header, matches *, lists, and never a weak tag', () => {
     assert.equal(etag(7), '"7"');
     assert.equal(ifMatch(undefined), undefined);
-    assert.equal(ifMatch('*')!(3), true);
-    assert.equal(ifMatch('"3"')!(3), true);
-    assert.equal(ifMatch('"3"')!(4), false);
-    assert.equal(ifMatch('"1", "4" ,"9"')!(4), true);
-    assert.equal(ifMatch('W/"4"')!(4), false);
-    assert.equal(ifMatch('4')!(4), false, 'an unquoted tag is not an entity tag');
-    assert.equal(ifMatch(['"2"', '"5"'])!(5), true);
+    assert.equal(ifMatch('*')!.matches(3), true);
+    assert.equal(ifMatch('"3"')!.matches(3), true);
+    assert.equal(ifMatch('"3"')!.matches(4), false);
+    assert.equal(ifMatch('"1", "4" ,"9"')!.matches(4), true);
+    assert.equal(ifMatch('W/"4"')!.matches(4), false);
+    assert.equal(ifMatch('4')!.matches(4), false, 'an unquoted tag is not an entity tag');
+    assert.equal(ifMatch(['"2"', '"5"'])!.matches(5), true);
   });
 });

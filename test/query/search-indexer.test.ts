@@ -30,7 +30,11 @@ describe('search indexer', () => {
     assert.equal(await node.searchIndexer.waitFor(project.id, 3500, 60_000), 3500);
     assert.equal(node.searchIndexer.lag().get(project.id), 0);
     const odd = await searchEvents(node.store, node.searchIndexer, project.id, { eventName: 'odd', limit: 1000 });
-    assert.equal(odd.hits.length, 1000);
+    // Newest first, every odd entry: 3499, 3497, … 1501 (batches were received one after another).
+    assert.deepEqual(
+      odd.hits.map((h) => h.index),
+      Array.from({ length: 1000 }, (_, i) => 3499 - 2 * i),
+    );
     assert.ok(odd.next);
     await node.close();
 

@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { SEARCH_BLOCK_ENTRIES } from '../../src/store/sqlite/sqlite-search.ts';
+import { SEARCH_BLOCK_ENTRIES, type SqliteSearch } from '../../src/store/sqlite/sqlite-search.ts';
 import { leafHash } from '../../src/log/hashing.ts';
 import { envelopeText } from '../../src/core/envelope.ts';
 import type { SearchDocument, SearchQuery } from '../../src/store/store.ts';
@@ -33,10 +33,10 @@ function documents(straggle: (i: number) => number | undefined): SearchDocument[
 }
 
 describe('sqlite: full-text pages proven with the zone map', () => {
-  for (const [name, straggle] of [
-    ['times in index order', () => undefined],
+  for (const [name, straggle, inOrder] of [
+    ['times in index order', () => undefined, true],
     // Each straggler matches a term searched below: 6 and 4101 hold 'common', 1994 'rare', SIZE - 5 'common'.
-    ['stragglers: old entries with the latest times, and a new one with the earliest', (i: number) => (i === 6 || i === 1994 || i === 4101 ? T0 + SIZE * 1000 + i : i === SIZE - 5 ? T0 - 1 : undefined)],
+    ['stragglers: old entries with the latest times, and a new one with the earliest', (i: number) => (i === 6 || i === 1994 || i === 4101 ? T0 + SIZE * 1000 + i : i === SIZE - 5 ? T0 - 1 : undefined), false],
   ] as const) {
     describe(name, () => {
       let dataDir: string;
@@ -100,6 +100,12 @@ describe('sqlite: full-text pages proven with the zone map', () => {
           });
         }
       }
+
+      it(inOrder ? 'proves every page with the zone map (no page read the slow way)' : 'reads the pages near the stragglers the slow way', () => {
+        const sorts = (store as unknown as { searchIndex: SqliteSearch }).searchIndex.fullTextSorts;
+        if (inOrder) assert.equal(sorts, 0);
+        else assert.ok(sorts > 0);
+      });
     });
   }
 });

@@ -11,15 +11,12 @@ import { policyDecider, type CompiledAuditPolicy } from '../../policy/audit-poli
 import { DEFAULT_PREPARE_WORKER_MIN_BYTES, defaultPrepareWorkers, PreparePool } from './prepare-pool.ts';
 
 export interface IngestPreparerOptions {
-  /** Worker threads for large bodies; 0 prepares everything inline. Default: cores - 1. */
+  /** Worker threads for bodies of DEFAULT_PREPARE_WORKER_MIN_BYTES or more; 0 prepares everything inline. Default: cores - 1. */
   workers?: number;
-  /** Bodies at least this large go to a worker. Default DEFAULT_PREPARE_WORKER_MIN_BYTES. */
-  workerMinBytes?: number;
 }
 
 export class IngestPreparer {
   private readonly pool: PreparePool | undefined;
-  private readonly workerMinBytes: number;
 
   constructor(
     private readonly limits: PrepareLimits,
@@ -29,14 +26,13 @@ export class IngestPreparer {
   ) {
     const workers = options.workers ?? defaultPrepareWorkers();
     this.pool = workers > 0 ? new PreparePool(workers) : undefined;
-    this.workerMinBytes = options.workerMinBytes ?? DEFAULT_PREPARE_WORKER_MIN_BYTES;
   }
 
   /** Prepares a raw request body; throws the request's 4xx error, having queued nothing. */
   async prepareBody(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string): Promise<{ single: boolean; items: PreparedItem[] }> {
     const policy = await this.policyOf(projectId);
     const outcome =
-      this.pool && body.byteLength >= this.workerMinBytes
+      this.pool && body.byteLength >= DEFAULT_PREPARE_WORKER_MIN_BYTES
         ? await this.pool.prepare(projectId, body, kind, receivedAt, this.limits, policy.recordsEverything ? undefined : { version: policy.version, config: policy.config })
         : prepareBody(projectId, body, kind, receivedAt, this.limits, policyDecider(policy));
     return accepted(outcome, this.limits);

@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { VT_ERR_DESTINATION_NOT_FOUND, VT_ERR_VALIDATION, withDetails, type ErrorDetail } from '../../core/errors.ts';
+import { VT_ERR_DESTINATION_NOT_FOUND, validationError, type ErrorDetail } from '../../core/errors.ts';
 import { SECRET_MEMBERS } from '../../forward/destination.ts';
 import { inputProblems, newDestination, patchDestination, splitSecrets, type DestinationInput } from '../../forward/destination-input.ts';
 import type { StoredDestination } from '../../forward/destination-service.ts';
@@ -32,7 +32,7 @@ export function destinationView(stored: StoredDestination) {
 }
 
 function refuse(problems: ErrorDetail[]): void {
-  if (problems.length > 0) throw withDetails(new VT_ERR_VALIDATION(problems.map((p) => `${p.field} ${p.problem}`).join('; ')), problems);
+  if (problems.length > 0) throw validationError(problems);
 }
 
 const sendStored = (reply: FastifyReply, stored: StoredDestination, code = 200) => reply.code(code).header('etag', etag(stored.version)).send(destinationView(stored));
@@ -63,7 +63,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       refuse(inputProblems(kind, input as DestinationInput, true));
       const { fields, secrets } = splitSecrets(kind, input as DestinationInput);
       const id = randomBytes(12).toString('hex');
-      const stored = await service.write(request.project!.id, id, () => newDestination(kind, fields), { secrets, ifMatch: (v) => v === 0 });
+      const stored = await service.write(request.project!.id, id, () => newDestination(kind, fields), { secrets, ifMatch: { matches: (version) => version === 0, header: 'absent (a new destination)' } });
       return sendStored(reply, stored, 201);
     },
   );
@@ -92,7 +92,6 @@ export const destinationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const input = request.body as DestinationInput;
       refuse(inputProblems(destination.kind, input, false));
       const { fields, secrets } = splitSecrets(destination.kind, input);
-      const header = request.headers['if-match'];
       const stored = await service.write(
         projectId,
         request.params.destinationId,
@@ -100,7 +99,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           if (!current) throw new VT_ERR_DESTINATION_NOT_FOUND(JSON.stringify(request.params.destinationId), projectId);
           return patchDestination(current, fields);
         },
-        { secrets, ifMatch: ifMatch(header), ifMatchText: String(header) },
+        { secrets, ifMatch: ifMatch(request.headers['if-match']) },
       );
       return sendStored(reply, stored);
     },
@@ -113,8 +112,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['destinations'], summary: 'Delete a destination; delivery stops', params: DestinationParams, response: { 204: Type.Null(), 404: ErrorBody, 412: ErrorBody } },
     },
     async (request, reply) => {
-      const header = request.headers['if-match'];
-      const removed = await service.remove(request.project!.id, request.params.destinationId, { ifMatch: ifMatch(header), ifMatchText: String(header) });
+      const removed = await service.remove(request.project!.id, request.params.destinationId, { ifMatch: ifMatch(request.headers['if-match']) });
       if (!removed) throw new VT_ERR_DESTINATION_NOT_FOUND(JSON.stringify(request.params.destinationId), request.project!.id);
       return reply.code(204).send(null);
     },

@@ -53,6 +53,8 @@ export interface SqliteSearchHit {
 
 export class SqliteSearch {
   private readonly stmt;
+  /** Full-text pages the zone map could not prove, read the slow way (for tests and diagnostics). */
+  fullTextSorts = 0;
   /** Statements by their SQL (one per shape of query: which predicates are present), compiled once. */
   private readonly searches = new Map<string, Database.Statement>();
 
@@ -125,6 +127,7 @@ export class SqliteSearch {
     if (params.match !== undefined) {
       const page = this.pageByKey(pk, query, params);
       if (page) return page;
+      this.fullTextSorts++;
     }
     return this.statement(searchSql(query)).all(params) as SqliteSearchHit[];
   }

@@ -91,7 +91,9 @@ export class SqliteStore implements Store {
    * process appends again, and append need not look it up a second time: the sequencer's own
    * lookup just before its append covers the batch. Cleared by every append.
    */
-  private readonly knownAbsent = new Map<number, Set<string>>();
+  private knownAbsent = new Map<number, Map<string, number>>();
+  /** The index file's writes, prepared on first use. */
+  private indexWriteStatements: { insert: Database.Statement<[number, number, number]>; setMark: Database.Statement<[number, number]> } | undefined;
   /** Prepared on first use by indexLookup(). */
   private lookupByHash: Database.Statement<[number, number], { idx: number }> | undefined;
   /**
@@ -214,8 +216,7 @@ export class SqliteStore implements Store {
   /** Indexes every entry above each log's high-water mark (entries committed but not indexed). */
   private catchUpIndex(db: Database.Database): void {
     const marks = new Map((db.prepare('SELECT project_pk, size FROM indexed').all() as Array<{ project_pk: number; size: number }>).map((r) => [r.project_pk, r.size]));
-    const insert = db.prepare('INSERT OR IGNORE INTO event_ids (project_pk, id_hash, idx) VALUES (?, ?, ?)');
-    const setMark = db.prepare('INSERT OR REPLACE INTO indexed (project_pk, size) VALUES (?, ?)');
+    const { insert, setMark } = this.indexWrites;
     for (const project of this.stmt.projects.all()) {
       const from = marks.get(project.pk) ?? 0;
       if (from > project.tree_size) {
@@ -243,14 +244,21 @@ export class SqliteStore implements Store {
     ));
   }
 
-  private writeIndex(appends: readonly LogAppend[]): void {
-    const db = this.index!;
-    const insert = db.prepare('INSERT OR IGNORE INTO event_ids (project_pk, id_hash, idx) VALUES (?, ?, ?)');
-    const setMark = db.prepare('INSERT OR REPLACE INTO indexed (project_pk, size) VALUES (?, ?)');
-    db.transaction(() => {
+  private get indexWrites(): NonNullable<SqliteStore['indexWriteStatements']> {
+    return (this.indexWriteStatements ??= {
+      insert: this.index!.prepare('INSERT OR IGNORE INTO event_ids (project_pk, id_hash, idx) VALUES (?, ?, ?)'),
+      setMark: this.index!.prepare('INSERT OR REPLACE INTO indexed (project_pk, size) VALUES (?, ?)'),
+    });
+  }
+
+  /** `absent`: the ids findByEventIds looked up for this batch, with their hashes, not hashed again. */
+  private writeIndex(appends: readonly LogAppend[], absent: Map<number, Map<string, number>>): void {
+    const { insert, setMark } = this.indexWrites;
+    this.index!.transaction(() => {
       for (const append of appends) {
         const pk = this.pk(append.projectId);
-        append.entries.forEach((entry, i) => insert.run(pk, idHash(entry.eventId), append.fromSize + i));
+        const hashes = absent.get(pk);
+        append.entries.forEach((entry, i) => insert.run(pk, hashes?.get(entry.eventId) ?? idHash(entry.eventId), append.fromSize + i));
         setMark.run(pk, append.fromSize + append.entries.length);
       }
     })();
@@ -371,21 +379,20 @@ export class SqliteStore implements Store {
     if (this.indexStale) this.catchUpIndex(this.index!);
     // One IMMEDIATE transaction for every log in the batch; better-sqlite3 rolls it back if
     // anything throws inside, so a size mismatch or a stored id leaves nothing written.
-    try {
-      this.appendInTransaction(appends);
-    } finally {
-      this.knownAbsent.clear();
-    }
+    // What lookups found absent holds until this append, whatever its outcome.
+    const absent = this.knownAbsent;
+    this.knownAbsent = new Map();
+    this.appendInTransaction(appends, absent);
     // The commit above is durable. The index file follows; if writing it fails, the next lookup
     // first re-indexes from the main file, so de-duplication never misses a committed id.
     try {
-      this.writeIndex(appends);
+      this.writeIndex(appends, absent);
     } catch {
       this.indexStale = true;
     }
   }
 
-  private appendInTransaction(appends: readonly LogAppend[]): void {
+  private appendInTransaction(appends: readonly LogAppend[], knownAbsent: Map<number, Map<string, number>>): void {
     this.main
       .transaction(() => {
         for (const append of appends) {
@@ -393,7 +400,7 @@ export class SqliteStore implements Store {
           const size = this.stmt.treeSize.get(pk)!.tree_size;
           if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
           const ids = new Set<string>();
-          const absent = this.knownAbsent.get(pk);
+          const absent = knownAbsent.get(pk);
           for (const { eventId } of append.entries) {
             if (ids.has(eventId) || (!absent?.has(eventId) && this.storedEntry(pk, eventId))) throw new DuplicateEventIdError(append.projectId);
             ids.add(eventId);
@@ -430,10 +437,10 @@ export class SqliteStore implements Store {
       const stored = parseEnvelope(row.envelope).eventId;
       if (byHash.get(id_hash)!.includes(stored) && !found.has(stored)) found.set(stored, { index: idx, envelope: row.envelope });
     }
-    const absent = this.knownAbsent.get(pk) ?? new Set<string>();
+    const absent = this.knownAbsent.get(pk) ?? new Map<string, number>();
     this.knownAbsent.set(pk, absent);
-    for (const ids of byHash.values()) {
-      for (const eventId of ids) if (!found.has(eventId) && absent.size < MAX_KNOWN_ABSENT) absent.add(eventId);
+    for (const [hash, ids] of byHash) {
+      for (const eventId of ids) if (!found.has(eventId) && absent.size < MAX_KNOWN_ABSENT) absent.set(eventId, hash);
     }
     return found;
   }

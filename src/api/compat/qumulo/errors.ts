@@ -1,7 +1,7 @@
 /** Qumulo error bodies (qumulo.md §3): `{"error_class": "<snake_case>", "description": "<text>"}`. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VeritrailError } from '../../../core/errors.ts';
-import { toVeritrailError } from '../../errors.ts';
+import { failureOf } from '../../errors.ts';
 
 const CLASS_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
@@ -21,9 +21,7 @@ export function qumuloErrorBody(error: VeritrailError): { error_class: string; d
 }
 
 export function qumuloErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const mapped = toVeritrailError(error, request);
-  request.failure = { code: mapped.code, message: mapped.message };
-  if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
+  const mapped = failureOf(error, request);
   void reply
     .code(mapped.statusCode)
     .headers(mapped.headers ?? {})

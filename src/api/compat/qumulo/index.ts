@@ -15,7 +15,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from 'typebox';
 import { requirePermission } from '../../../auth/principal.ts';
 import { issueSessionToken, openSessionToken } from '../../../auth/session-tokens.ts';
-import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING, VT_ERR_VALIDATION, withDetails } from '../../../core/errors.ts';
+import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING, VT_ERR_VALIDATION, validationError } from '../../../core/errors.ts';
 import { destinationProblems, type Destination } from '../../../forward/destination.ts';
 import type { DestinationStatus } from '../../../forward/destination-worker.ts';
 import { syslogHostname } from '../../../forward/syslog-format.ts';
@@ -165,17 +165,16 @@ export const qumuloApi: FastifyPluginAsyncTypebox = async (app) => {
         },
         handler: async (request, reply) => {
           const projectId = request.project!.id;
-          const header = request.headers['if-match'];
           const stored = await node.destinations.write(
             projectId,
             target.destinationId,
             (current) => {
               const next = target.apply(current, request.body as object, projectId);
               const problems = qumuloProblems(destinationProblems(next));
-              if (problems.length > 0) throw withDetails(new VT_ERR_VALIDATION(problems.map((p) => `${p.field} ${p.problem}`).join('; ')), problems);
+              if (problems.length > 0) throw validationError(problems);
               return next;
             },
-            { ifMatch: ifMatch(header), ifMatchText: String(header) },
+            { ifMatch: ifMatch(request.headers['if-match']) },
           );
           return reply.header('etag', etag(stored.version)).send(target.toConfig(stored.destination));
         },
