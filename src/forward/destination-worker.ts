@@ -12,6 +12,7 @@
  */
 import { isoTime, type Clock } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
+import { Lease } from '../store/lease.ts';
 import { abortableSleep, backoffDelay, type BackoffOptions } from './backoff.ts';
 import type { StartFrom } from './destination.ts';
 import { forwardEvent } from './forward-event.ts';
@@ -92,8 +93,8 @@ export class DestinationWorker {
   private woken = false;
   private wakeIdle: (() => void) | undefined;
   private loop: Promise<void> | undefined;
-  /** Until when (this process's clock, taken before asking) the delivery lease is surely ours. */
-  private leaseUntil = 0;
+  /** The delivery lease of this destination, renewed at half time. */
+  private readonly lease: Lease;
 
   constructor(
     private readonly store: Store,
@@ -105,6 +106,7 @@ export class DestinationWorker {
     private readonly options: WorkerOptions,
   ) {
     this.state = enabled ? 'connecting' : 'disabled';
+    this.lease = new Lease(store, `forward/${projectId}/${destinationId}`, options.holder, options.leaseMs ?? DEFAULT_FORWARD_LEASE_MS);
   }
 
   start(): void {
@@ -130,11 +132,14 @@ export class DestinationWorker {
     try {
       while (!signal.aborted) {
         try {
-          if (!(await this.holdLease())) {
+          // If the lease is lost unawares (this process stalls past it), two nodes may deliver
+          // one batch: at-least-once allows that, and a cursor written late only moves back and
+          // resends, never skips.
+          if (!(await this.lease.hold())) {
             // Another node delivers this destination (store.ts takeLease), and moves its cursor:
             // read it afresh once the lease is ours.
             this.next = undefined;
-            await abortableSleep(this.leaseMs() / 4, signal);
+            await abortableSleep(this.lease.ms / 4, signal);
             continue;
           }
           this.sink ??= this.makeSink();
@@ -153,7 +158,7 @@ export class DestinationWorker {
           // would be a silent gap, so the worker waits here, in error, until it is readable.
           if (present.length === 0) throw new DeliveryError(`Entry ${this.next} of the log cannot be read`, 'run `veritrail fsck`');
           if (!(await this.options.isCurrent())) {
-            await abortableSleep(this.leaseMs(), signal); // until the Forwarder replaces this worker
+            await abortableSleep(this.lease.ms, signal); // until the Forwarder replaces this worker
             continue;
           }
           const delivered = await this.sink.deliver(present.map(forwardEvent), signal);
@@ -174,31 +179,8 @@ export class DestinationWorker {
     } finally {
       await this.sink?.close().catch(() => {});
       // Let another node (or this worker's replacement) take over at once.
-      if (this.leaseUntil > 0) await this.store.dropLease(this.leaseName(), this.options.holder).catch(() => {});
+      await this.lease.drop();
     }
-  }
-
-  private leaseName(): string {
-    return `forward/${this.projectId}/${this.destinationId}`;
-  }
-
-  private leaseMs(): number {
-    return this.options.leaseMs ?? DEFAULT_FORWARD_LEASE_MS;
-  }
-
-  /**
-   * Takes or renews the delivery lease when less than half of it is left; false while another
-   * node holds it. If the lease is lost unawares (this process stalls past it), two nodes may
-   * deliver one batch: at-least-once allows that, and a cursor written late only moves back
-   * and resends, never skips.
-   */
-  private async holdLease(): Promise<boolean> {
-    const ms = this.leaseMs();
-    const now = Date.now();
-    if (now < this.leaseUntil - ms / 2) return true;
-    const held = await this.store.takeLease(this.leaseName(), this.options.holder, ms);
-    this.leaseUntil = held ? now + ms : 0;
-    return held;
   }
 
   /** Moves the durable cursor past `delivered` more events. */

@@ -16,9 +16,9 @@
  * store, are the same on every node.
  */
 import os from 'node:os';
-import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { SecretBox } from '../core/secret-box.ts';
+import { leaseHolder } from '../store/lease.ts';
 import type { Store } from '../store/store.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { CloudWatchSink, type CloudWatchDefaults } from './cloudwatch-sink.ts';
@@ -60,7 +60,7 @@ export class Forwarder {
   private readonly versions = new Map<string, number>();
   private readonly clock: Clock;
   /** This node, as the holder of delivery leases: unique per Forwarder, so per process. */
-  private readonly holder = `${os.hostname()} ${process.pid} ${randomUUID().slice(0, 8)}`;
+  private readonly holder = leaseHolder();
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Applies in progress, so that apply() calls for one destination run one after another. */
   private applying = Promise.resolve();

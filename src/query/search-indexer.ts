@@ -16,9 +16,14 @@
  * bound, for the index to reach the log's size at the time of its request, so a client reads its
  * own writes when the indexer keeps up.
  *
- * Several indexers may run against one store (nodes sharing PostgreSQL): `indexForSearch` is
- * conditional on the size, so the loser of a race reloads and moves on.
+ * Nodes sharing a store (PostgreSQL) index through a lease: one node at a time indexes every
+ * log, finding the logs other nodes grew with `searchBacklog`, while the others only follow how
+ * far it got, so that their searches still wait for their own writes. Without it every node read
+ * and indexed every chunk, and all but one threw the work away (a second node cost a third of
+ * the throughput). Should two briefly overlap (a holder stalled past the lease),
+ * `indexForSearch` is conditional on the size, so the loser of a race reloads and moves on.
  */
+import { Lease, leaseHolder } from '../store/lease.ts';
 import type { Store } from '../store/store.ts';
 import { searchDocument } from './search-document.ts';
 
@@ -26,6 +31,16 @@ import { searchDocument } from './search-document.ts';
 export const DEFAULT_SEARCH_INDEX_CHUNK = 500;
 /** After a store error, how long before the indexer tries that log again. */
 const RETRY_MS = 1000;
+/**
+ * On a shared store: how long the indexing node holds the search lease unrenewed, which is how
+ * long search falls behind when that node dies before another takes over.
+ */
+export const DEFAULT_SEARCH_LEASE_MS = 10_000;
+/**
+ * On a shared store: how often the indexing node looks for logs others grew, and a node standing
+ * by reads how far the index of the logs it waits on got.
+ */
+const SHARED_POLL_MS = 100;
 
 export interface SearchIndexerOptions {
   chunk?: number;
@@ -33,6 +48,8 @@ export interface SearchIndexerOptions {
   onError?(projectId: string, error: unknown): void;
   /** Told after each chunk how far a log's index got, and the log's size then. */
   onProgress?(projectId: string, indexed: number, size: number): void;
+  /** On a shared store, the search lease's length. Default DEFAULT_SEARCH_LEASE_MS. */
+  leaseMs?: number;
 }
 
 /**
@@ -138,6 +155,12 @@ export class SearchIndexer implements SearchIndexing {
   private stopped = false;
   private readonly retries = new Set<NodeJS.Timeout>();
   private readonly chunk: number;
+  /** On a shared store, the lease that makes this the one indexing node; else undefined. */
+  private readonly lease: Lease | undefined;
+  /** On a shared store: logs behind that another node indexes, followed by poll(). */
+  private readonly following = new Set<string>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
 
   constructor(
     private readonly store: Store,
@@ -145,6 +168,11 @@ export class SearchIndexer implements SearchIndexing {
   ) {
     this.chunk = options.chunk ?? DEFAULT_SEARCH_INDEX_CHUNK;
     this.progress = new SearchProgress(store);
+    if (store.capabilities.concurrentWriters) {
+      this.lease = new Lease(store, 'search-index', leaseHolder(), options.leaseMs ?? DEFAULT_SEARCH_LEASE_MS);
+      this.pollTimer = setInterval(() => void this.poll(), SHARED_POLL_MS);
+      this.pollTimer.unref();
+    }
   }
 
   markDirty(projectId: string, treeSize?: number): void {
@@ -164,9 +192,32 @@ export class SearchIndexer implements SearchIndexing {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.pollTimer);
     for (const timer of this.retries) clearTimeout(timer);
     await this.running;
+    // Another node takes the indexing over at once, not a lease time later.
+    await this.lease?.drop();
     this.progress.releaseAll();
+  }
+
+  /**
+   * On a shared store. The indexing node marks dirty every log that is behind, whoever grew it;
+   * a node standing by re-reads the logs it follows (and takes the lease if it is free).
+   */
+  private async poll(): Promise<void> {
+    if (this.stopped || this.polling) return;
+    this.polling = true;
+    try {
+      if (await this.lease!.hold()) {
+        for (const log of await this.store.searchBacklog()) this.markDirty(log.projectId, log.treeSize);
+      } else {
+        for (const projectId of this.following) this.markDirty(projectId);
+      }
+    } catch (error) {
+      this.options.onError?.('(search lease)', error);
+    } finally {
+      this.polling = false;
+    }
   }
 
   private async run(): Promise<void> {
@@ -196,7 +247,15 @@ export class SearchIndexer implements SearchIndexing {
     let size = await this.store.treeSize(projectId);
     let indexed = await this.store.searchIndexSize(projectId);
     this.record(projectId, indexed, size);
-    while (indexed < size && !this.stopped) {
+    if (this.lease && !(await this.lease.hold())) {
+      // Another node indexes: follow its progress until the log is caught up.
+      if (indexed < size) this.following.add(projectId);
+      else this.following.delete(projectId);
+      return;
+    }
+    this.following.delete(projectId);
+    // The lease is checked again before each chunk: a node that lost it stops indexing.
+    while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
       const end = Math.min(size, indexed + this.chunk);
       const entries = await this.store.readEntries(projectId, indexed, end);
       // Index order without gaps is the whole point; a missing entry is for fsck to name.
@@ -210,6 +269,8 @@ export class SearchIndexer implements SearchIndexing {
       // Let other work on this thread run between chunks.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    // The lease was lost partway: follow the node that took it over.
+    if (this.lease && indexed < size && !this.stopped) this.following.add(projectId);
   }
 
   private record(projectId: string, indexed: number, size: number): void {

@@ -369,6 +369,11 @@ export interface Store {
    * resolves true).
    */
   indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean>;
+  /**
+   * Every log whose search index is behind its tree size, with both sizes, in one read: how the
+   * node that indexes a shared store finds logs other nodes appended to. Concurrent: yes.
+   */
+  searchBacklog(): Promise<Array<{ projectId: string; treeSize: number; searchIndexSize: number }>>;
 
   /**
    * One page of entries matching `query` among the entries [0, query.below), in (time, index)

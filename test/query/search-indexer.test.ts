@@ -9,7 +9,12 @@ import path from 'node:path';
 import { VeritrailNode } from '../../src/api/node.ts';
 import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
-import { tempDir } from '../helpers/stores.ts';
+import { randomBytes } from 'node:crypto';
+import { PgStore } from '../../src/store/postgres/postgres-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { generateSigner } from '../../src/log/signed-note.ts';
+import { ENGINES, tempDir } from '../helpers/stores.ts';
+import { postgresCluster } from '../helpers/postgres.ts';
 
 async function open(dataDir: string): Promise<VeritrailNode> {
   return VeritrailNode.open({ dataDir, port: 0, originHost: 'indexer.test', checkpointIntervalMs: 50, log: false });
@@ -58,5 +63,56 @@ describe('search indexer', () => {
     const page = await searchEvents(node.store, node.searchIndexer, project.id, {}, { indexWaitMs: 50 });
     assert.deepEqual(page.hits, []);
     assert.equal(page.lag, 10);
+  });
+
+  it('nodes sharing PostgreSQL: one indexes every log, another follows its progress, and takes over when it stops', { skip: !ENGINES.includes('postgres') && 'PostgreSQL is not among VERITRAIL_TEST_ENGINES' }, async (t) => {
+    const cluster = await postgresCluster();
+    const url = await cluster.createDatabase();
+    t.after(() => cluster.dropDatabase(url));
+    const shared = { checkpointKey: generateSigner('indexer.test').signerText, serverSecret: randomBytes(32).toString('base64') };
+    // Each node over a store of its own (inline indexer), counting the chunks it indexes.
+    const indexedBy = new Map<string, number>();
+    const openNode = async (name: string) => {
+      const store = await PgStore.open({ url });
+      const counting = new Proxy(store, {
+        get(target, key, receiver) {
+          if (key !== 'indexForSearch') return Reflect.get(target, key, receiver);
+          return (...args: Parameters<Store['indexForSearch']>) => {
+            indexedBy.set(name, (indexedBy.get(name) ?? 0) + 1);
+            return target.indexForSearch(...args);
+          };
+        },
+      });
+      const dataDir = tempDir();
+      t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+      const node = await VeritrailNode.open({ dataDir, port: 0, originHost: 'indexer.test', checkpointIntervalMs: 50, log: false, store: counting, ...shared });
+      t.after(() => node.close());
+      return node;
+    };
+    const a = await openNode('a');
+    const project = await a.createProject('shared');
+    await ingest(a, project.id, 100);
+    assert.equal(await a.searchIndexer.waitFor(project.id, 100, 60_000), 100, 'a, alone, indexes');
+
+    const b = await openNode('b');
+    await ingest(b, project.id, 300, 100);
+    // b's searches wait for a's indexer to reach b's own writes.
+    assert.equal(await b.searchIndexer.waitFor(project.id, 400, 60_000), 400);
+    const odd = await searchEvents(b.store, b.searchIndexer, project.id, { eventName: 'odd', limit: 1000 });
+    assert.equal(odd.hits.length, 200);
+    assert.equal(odd.lag, 0);
+    assert.equal(indexedBy.get('b') ?? 0, 0, 'b indexed nothing while a held the search lease');
+
+    await a.close();
+    const before = indexedBy.get('a');
+    await ingest(b, project.id, 100, 400);
+    assert.equal(await b.searchIndexer.waitFor(project.id, 500, 60_000), 500, 'b took the indexing over');
+    assert.ok((indexedBy.get('b') ?? 0) > 0);
+    assert.equal(indexedBy.get('a'), before);
+    const all = await searchEvents(b.store, b.searchIndexer, project.id, { limit: 1000 });
+    assert.deepEqual(
+      all.hits.map((h) => h.index),
+      Array.from({ length: 500 }, (_, i) => 499 - i),
+    );
   });
 });

@@ -423,6 +423,26 @@ for (const engine of ENGINES) {
       assert.deepEqual(hit, { index: 0, time: 1_000_000, envelope: envelopes[0] });
     });
 
+    it('searchBacklog lists exactly the logs whose search index is behind, with both sizes', async () => {
+      const { store } = handle;
+      const other = testProject().id;
+      const idle = testProject().id;
+      for (const id of [projectId, other, idle]) await store.createProject(testProject({ id }));
+      for (const [id, count] of [[projectId, 3], [other, 2]] as const) {
+        const envelopes = Array.from({ length: count }, (_, i) => envelope(id, `e${i}`, i));
+        await appendLeaves(store, id, envelopes.map(leafHash), envelopes);
+      }
+      const backlog = async () => (await store.searchBacklog()).sort((a, b) => a.projectId.localeCompare(b.projectId));
+      const expected = (entries: Array<[string, number, number]>) =>
+        entries.map(([id, treeSize, searchIndexSize]) => ({ projectId: id, treeSize, searchIndexSize })).sort((a, b) => a.projectId.localeCompare(b.projectId));
+      assert.deepEqual(await backlog(), expected([[projectId, 3, 0], [other, 2, 0]]), 'an empty log is not behind');
+      assert.equal(await store.indexForSearch(projectId, 0, [searchDoc(0), searchDoc(1)]), true);
+      assert.deepEqual(await backlog(), expected([[projectId, 3, 2], [other, 2, 0]]));
+      assert.equal(await store.indexForSearch(projectId, 2, [searchDoc(2)]), true);
+      assert.equal(await store.indexForSearch(other, 0, [searchDoc(0), searchDoc(1)]), true);
+      assert.deepEqual(await backlog(), [], 'every log caught up');
+    });
+
     it('each predicate alone, and combined; strings are exact', async () => {
       await indexed([
         searchDoc(0, { eventName: 'Login', eventSource: 'auth', sourceIp: '10.0.0.1', actors: ['alice', 'arn:alice'], outcome: 'success' }),

@@ -440,6 +440,13 @@ export class PgStore implements Store {
     });
   }
 
+  async searchBacklog(): Promise<Array<{ projectId: string; treeSize: number; searchIndexSize: number }>> {
+    const { rows } = await this.query<{ id: string; tree_size: number; size: number }>(
+      'SELECT p.id, p.tree_size, coalesce(s.size, 0) AS size FROM projects p LEFT JOIN search_indexed s ON s.project_pk = p.pk WHERE p.tree_size > coalesce(s.size, 0) ORDER BY p.pk',
+    );
+    return rows.map((row) => ({ projectId: row.id, treeSize: row.tree_size, searchIndexSize: row.size }));
+  }
+
   async searchEntries(projectId: string, query: SearchQuery): Promise<SearchHit[]> {
     const statement = searchStatement(await this.pk(projectId), query);
     if (!statement) return [];

@@ -477,6 +477,15 @@ export class SqliteStore implements Store {
     return this.searchIndex!.index(this.pk(projectId), fromIndex, documents);
   }
 
+  async searchBacklog(): Promise<Array<{ projectId: string; treeSize: number; searchIndexSize: number }>> {
+    this.check();
+    // The sizes live in two files (the log's and the search index's), so they are joined here.
+    return this.stmt.projects
+      .all()
+      .map((row) => ({ projectId: row.id, treeSize: row.tree_size, searchIndexSize: this.searchIndex?.size(row.pk) ?? 0 }))
+      .filter((log) => log.treeSize > log.searchIndexSize);
+  }
+
   async searchEntries(projectId: string, query: SearchQuery): Promise<SearchHit[]> {
     this.check();
     if (!this.searchIndex) return [];
