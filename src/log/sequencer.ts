@@ -145,7 +145,7 @@ export class Sequencer {
       return;
     }
     try {
-      await this.commitBatch(batch);
+      await this.commitBatch(batch, lock.sizes);
     } finally {
       await lock.release();
     }
@@ -155,25 +155,29 @@ export class Sequencer {
    * Commits one batch of requests. Every request is either resolved with receipts after the
    * store commit is durable, or rejected with nothing of it appended.
    */
-  private async commitBatch(batch: PendingRequest[], attempt = 0): Promise<void> {
-    // Step 1: load the tree edge of every log in the batch (from tiles, if not in memory).
-    // Nothing is written yet; if we crash here, the queued requests were never acknowledged.
+  private async commitBatch(batch: PendingRequest[], lockedSizes?: ReadonlyMap<string, number>, attempt = 0): Promise<void> {
+    // Steps 1 and 2 only read, side by side. Nothing is written yet; if we crash here, the
+    // queued requests were never acknowledged.
     const projects = [...new Set(batch.map((r) => r.projectId))];
     let edges: Map<string, TreeEdge>;
     let stored: Map<string, Map<string, StoredEntry>>;
     try {
-      edges = new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p)] as const)));
-      // Step 2: look up every event id of the batch in one query per log, for de-duplication.
-      // This is race-free because this sequencer holds these logs' lock (commitLocked); should
-      // the lock have been lost, the store refuses a stored id in step 5 and we plan again.
-      stored = new Map(
-        await Promise.all(
-          projects.map(async (p) => {
-            const ids = batch.filter((r) => r.projectId === p).flatMap((r) => r.events.map((e) => e.eventId));
-            return [p, await this.store.findByEventIds(p, ids)] as const;
-          }),
-        ),
-      );
+      [edges, stored] = await Promise.all([
+        // Step 1: load the tree edge of every log in the batch (from tiles, if not in memory).
+        (async () => new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p, lockedSizes?.get(p))] as const))))(),
+        // Step 2: look up every event id of the batch in one query per log, for de-duplication.
+        // This is race-free because this sequencer holds these logs' lock (commitLocked); should
+        // the lock have been lost, the store refuses a stored id in step 5 and we plan again.
+        (async () =>
+          new Map(
+            await Promise.all(
+              projects.map(async (p) => {
+                const ids = batch.filter((r) => r.projectId === p).flatMap((r) => r.events.map((e) => e.eventId));
+                return [p, await this.store.findByEventIds(p, ids)] as const;
+              }),
+            ),
+          ))(),
+      ]);
     } catch (error) {
       this.fail(batch, projects, error);
       return;
@@ -227,6 +231,7 @@ export class Sequencer {
           this.edges.delete(error.projectId);
           return this.commitBatch(
             accepted.map((a) => a.request),
+            undefined, // the sizes read under the lock are what just proved stale
             attempt + 1,
           );
         }
@@ -290,11 +295,12 @@ export class Sequencer {
     return slots;
   }
 
-  private async edgeOf(projectId: string): Promise<TreeEdge> {
+  /** The log's tree edge; `lockedSize` is its size as read under the log's lock, if it was. */
+  private async edgeOf(projectId: string, lockedSize?: number): Promise<TreeEdge> {
     const cached = this.edges.get(projectId);
     // On a store other nodes append to, the edge this sequencer remembers is good only if none
     // did since; with the log's lock held, the size read here cannot move before the commit.
-    const size = cached && !this.store.capabilities.concurrentWriters ? cached.size : await this.store.treeSize(projectId);
+    const size = lockedSize ?? (cached && !this.store.capabilities.concurrentWriters ? cached.size : await this.store.treeSize(projectId));
     if (cached?.size === size) return cached;
     const tiles = await this.store.readTiles(projectId, TreeEdge.tilesFor(size));
     try {

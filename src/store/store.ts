@@ -204,6 +204,11 @@ export interface StoreCapabilities {
 
 /** Held by `lockLogs` until released. */
 export interface LogLock {
+  /**
+   * Each locked log's size, read after the lock was taken, when the engine reads it as part of
+   * locking (PostgreSQL: in the same round trip). The sequencer then needs no `treeSize` call.
+   */
+  sizes?: ReadonlyMap<string, number>;
   /** Ends the hold. Never rejects: a lock whose session already died is simply gone. */
   release(): Promise<void>;
 }

@@ -139,6 +139,12 @@ for (const engine of ENGINES) {
       assert.equal((await store.findByEventIds(b.id, ['b0'])).size, 0);
       await store.append([good]);
       assert.equal(await store.treeSize(b.id), 1);
+      // Both logs in one call, each from its own size: both move.
+      const nextA = { ...stale, fromSize: 1 };
+      const nextB = { projectId: b.id, fromSize: 1, entries: [{ eventId: 'b1', envelope: envelope(b.id, 'b1', 1) }, { eventId: 'b2', envelope: envelope(b.id, 'b2', 2) }], tiles: [{ level: 0, index: 0, hashes: Buffer.alloc(96, 3) }] };
+      await store.append([nextB, nextA]);
+      assert.deepEqual([await store.treeSize(a.id), await store.treeSize(b.id)], [2, 3]);
+      assert.deepEqual((await store.readEntries(b.id, 0, 10)).map((e) => e.index), [0, 1, 2]);
     });
 
     it('append refuses an event id the log already holds, or one given twice, with DuplicateEventIdError', async () => {

@@ -10,7 +10,7 @@
  *    It is a lease: the session is killed by PostgreSQL once it has sat idle in its
  *    transaction for the lease time (postgres-config.ts), so a stalled or vanished node holds
  *    the others back at most that long, and a killed one not at all.
- *  - The log row lock (`lockLogRows`, safety): inside every append transaction, the logs'
+ *  - The log row lock (`beginAppend`, safety): inside every append transaction, the logs'
  *    `projects` rows are locked `FOR UPDATE` and their sizes compared with `fromSize`. Even a
  *    node that lost its advisory lock unawares can then never append at a size another node
  *    already used: its append fails with TreeSizeMismatchError and nothing is written.
@@ -33,17 +33,32 @@ export class PgSequencerLock {
 
   constructor(private readonly connect: () => Promise<pg.Client>) {}
 
-  /** Waits until this node is the one sequencer of the logs with these pks. */
-  async acquire(pks: readonly number[]): Promise<LogLock> {
+  /**
+   * Waits until this node is the one sequencer of the logs with these pks; returns their sizes,
+   * read once the lock is held. One round trip: the lock sits inside the critical section of
+   * every node sequencing the log, so each one saved there is saved for all of them.
+   */
+  async acquire(pks: readonly number[]): Promise<{ lock: Omit<LogLock, 'sizes'>; sizes: Map<number, number> }> {
     const session = await this.open();
+    let sizes: Map<number, number>;
     try {
-      await session.query('BEGIN');
-      // unnest keeps the array's (ascending) order, so the locks are taken in that order.
-      await session.query('SELECT count(pg_advisory_xact_lock($1, k)) FROM unnest($2::integer[]) AS k', [SEQUENCER_NAMESPACE, [...pks].sort((a, b) => a - b)]);
+      // Three statements in one simple query: each takes its own snapshot (READ COMMITTED), so
+      // the sizes are read after the lock is granted, and see the last holder's append. The
+      // pks are integers from the projects table, written inline (a simple query has no
+      // parameters); ARRAY[...] keeps their ascending order, so locks are taken in that order.
+      const list = inlineIntegers([...pks].sort((a, b) => a - b));
+      const results = (await session.query(
+        `BEGIN; SELECT count(pg_advisory_xact_lock(${SEQUENCER_NAMESPACE}, k)) FROM unnest(ARRAY[${list}]::integer[]) AS k; SELECT pk, tree_size FROM projects WHERE pk IN (${list})`,
+      )) as unknown as Array<pg.QueryResult<{ pk: number; tree_size: number }>>;
+      sizes = new Map(results[2]!.rows.map((row) => [row.pk, row.tree_size]));
     } catch (error) {
       this.discard(session);
       throw new Error("couldn't take the sequencer lock", { cause: error });
     }
+    return { sizes, lock: this.holding(session) };
+  }
+
+  private holding(session: pg.Client): Omit<LogLock, 'sizes'> {
     return {
       release: async () => {
         try {
@@ -76,13 +91,26 @@ export class PgSequencerLock {
   }
 }
 
+/** Integers written into SQL text, checked to be integers (they never come from a request). */
+function inlineIntegers(values: readonly number[]): string {
+  for (const value of values) if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return values.join(', ');
+}
+
 /**
- * Locks the `projects` rows of these logs for the rest of the transaction, in pk order, and
- * returns each log's stored size.
+ * Opens the append transaction on `client` in one round trip: BEGIN, then the `projects` rows
+ * of these logs locked for the rest of it (in pk order), each moved from its `from` size to its
+ * `to` size if it is at `from`. Returns each log's size before the move: a log not at its
+ * `from` was left as it was, and the caller rolls back.
  */
-export async function lockLogRows(client: pg.PoolClient, pks: readonly number[]): Promise<Map<number, number>> {
-  const { rows } = await client.query<{ pk: number; tree_size: number }>('SELECT pk, tree_size FROM projects WHERE pk = ANY($1::integer[]) ORDER BY pk FOR UPDATE', [[...pks]]);
-  return new Map(rows.map((r) => [r.pk, r.tree_size]));
+export async function beginAppend(client: pg.PoolClient, moves: ReadonlyArray<{ pk: number; from: number; to: number }>): Promise<Map<number, number>> {
+  const list = inlineIntegers(moves.map((m) => m.pk).sort((a, b) => a - b));
+  const cases = (pick: (m: { from: number; to: number }) => number) => moves.map((m) => `WHEN ${inlineIntegers([m.pk])} THEN ${inlineIntegers([pick(m)])}`).join(' ');
+  const results = (await client.query(
+    `BEGIN; SELECT pk, tree_size FROM projects WHERE pk IN (${list}) ORDER BY pk FOR UPDATE; ` +
+      `UPDATE projects SET tree_size = CASE pk ${cases((m) => m.to)} END WHERE pk IN (${list}) AND tree_size = CASE pk ${cases((m) => m.from)} END`,
+  )) as unknown as Array<pg.QueryResult<{ pk: number; tree_size: number }>>;
+  return new Map(results[1]!.rows.map((r) => [r.pk, r.tree_size]));
 }
 
 /** Runs `fn` holding the migration lock, so that nodes starting together migrate one at a time. */

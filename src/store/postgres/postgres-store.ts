@@ -38,7 +38,7 @@ import {
 import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
-import { CHECKPOINT_NAMESPACE, lockLogRows, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
+import { beginAppend, CHECKPOINT_NAMESPACE, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
 
 /** Rows per INSERT statement: 3 parameters a row stays far below PostgreSQL's 65,535. */
 const ROWS_PER_STATEMENT = 4096;
@@ -139,13 +139,16 @@ export class PgStore implements Store {
     return this.pool.query<R>({ name, text: sql, values: params });
   }
 
-  /** Runs `fn` in one transaction on one pooled connection: committed whole, or rolled back. */
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one transaction on one pooled connection: committed whole, or rolled back.
+   * With `begins`, `fn` sends BEGIN itself (with its first statements, saving a round trip).
+   */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, options: { begins?: boolean } = {}): Promise<T> {
     this.check();
     const client = await this.pool.connect();
     let result: T;
     try {
-      result = await inTransaction(client, () => fn(client));
+      result = await inTransaction(client, () => fn(client), options.begins ?? false);
     } catch (error) {
       // A connection that failed mid-transaction may be unusable; never give it back to the pool.
       client.release(error as Error);
@@ -254,34 +257,39 @@ export class PgStore implements Store {
 
   async lockLogs(projectIds: readonly string[]): Promise<LogLock> {
     this.check();
-    return this.sequencerLock.acquire(await Promise.all(projectIds.map((p) => this.pk(p))));
+    const pks = await Promise.all(projectIds.map((p) => this.pk(p)));
+    const { lock, sizes } = await this.sequencerLock.acquire(pks);
+    return { ...lock, sizes: new Map(projectIds.map((projectId, i) => [projectId, sizes.get(pks[i]!) ?? 0])) };
   }
 
   async append(appends: LogAppend[]): Promise<void> {
     const pks = await Promise.all(appends.map((a) => this.pk(a.projectId)));
-    const work = this.transaction(async (client) => {
-      // The safety check of postgres-sequencer-lock.ts: under the rows' locks, no other node can
-      // move these sizes until this transaction ends.
-      const sizes = await lockLogRows(client, pks);
-      for (const [i, append] of appends.entries()) {
-        const pk = pks[i]!;
-        const size = sizes.get(pk) ?? 0;
-        if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
-        try {
-          await insertEntries(client, pk, append.fromSize, append.entries);
-        } catch (error) {
-          // The UNIQUE (project, event id) index: another node appended one of these ids first.
-          if (isUniqueViolation(error, 'entries_event_id')) throw new DuplicateEventIdError(append.projectId);
-          throw error;
+    const work = this.transaction(
+      async (client) => {
+        // The safety check of postgres-sequencer-lock.ts: under the rows' locks, no other node
+        // can move these sizes until this transaction ends. The new sizes are written in the
+        // same round trip, for the logs still at their fromSize; any other rolls the whole back.
+        const sizes = await beginAppend(
+          client,
+          appends.map((append, i) => ({ pk: pks[i]!, from: append.fromSize, to: append.fromSize + append.entries.length })),
+        );
+        for (const [i, append] of appends.entries()) {
+          const size = sizes.get(pks[i]!) ?? 0;
+          if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
         }
-        await upsertTiles(client, pk, append.tiles);
-        sizes.set(pk, size + append.entries.length);
-      }
-      await client.query('UPDATE projects SET tree_size = v.size FROM unnest($1::integer[], $2::bigint[]) AS v(pk, size) WHERE projects.pk = v.pk', [
-        [...sizes.keys()],
-        [...sizes.values()],
-      ]);
-    });
+        for (const [i, append] of appends.entries()) {
+          try {
+            await insertEntries(client, pks[i]!, append.fromSize, append.entries);
+          } catch (error) {
+            // The UNIQUE (project, event id) index: another node appended one of these ids first.
+            if (isUniqueViolation(error, 'entries_event_id')) throw new DuplicateEventIdError(append.projectId);
+            throw error;
+          }
+          await upsertTiles(client, pks[i]!, append.tiles);
+        }
+      },
+      { begins: true },
+    );
     this.appending.add(work);
     try {
       await work;
@@ -462,9 +470,9 @@ export class PgStore implements Store {
   }
 }
 
-/** BEGIN, `fn`, COMMIT; ROLLBACK (and rethrow) if anything fails before the commit. */
-async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+/** BEGIN (unless `fn` sends it), `fn`, COMMIT; ROLLBACK (and rethrow) if anything fails before the commit. */
+async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>, fnBegins = false): Promise<T> {
+  if (!fnBegins) await client.query('BEGIN');
   try {
     const result = await fn();
     await client.query('COMMIT');
