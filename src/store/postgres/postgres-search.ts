@@ -60,14 +60,17 @@ function cut(word: string, bytes: number): string {
 
 /** A word as a lexeme: itself, or cut below the byte limit and marked with a space. */
 function lexeme(word: string): { text: string; cut: boolean } {
-  if (Buffer.byteLength(word) <= MAX_LEXEME_BYTES) return { text: word, cut: false };
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most words need no byte count.
+  if (word.length * 3 <= MAX_LEXEME_BYTES || Buffer.byteLength(word) <= MAX_LEXEME_BYTES) return { text: word, cut: false };
   return { text: `${cut(word, MAX_LEXEME_BYTES - 1)} `, cut: true };
 }
 
 /** A lexeme quoted for tsvector and tsquery input (words hold no quote, but say so anyway). */
 function quoted(text: string): string {
+  if (!QUOTE_OR_BACKSLASH.test(text)) return `'${text}'`;
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
+const QUOTE_OR_BACKSLASH = /['\\]/;
 
 /** The `words` tsvector (as text) and `long_words` of one entry's text. */
 export function indexedWords(text: string): { words: string | null; longWords: string | null } {
