@@ -189,9 +189,14 @@ for (const engine of ENGINES) {
       await (await other.lockLogs([q.id])).release(); // another log is free
       const waiting = other.lockLogs([q.id, p.id]);
       assert.equal(await settlesWithin(waiting, 300), false, 'the second store waits while the first holds the log');
+      // The holder appends before it lets go: the waiter's sizes, read under the lock, see it.
+      await store.append([oneEntry(p.id, 0, 'held')]);
       await held.release();
       assert.equal(await settlesWithin(waiting, 10_000), true, 'and gets it once released');
-      await (await waiting).release();
+      const lock = await waiting;
+      // Sizes are optional in the contract; an engine that reads them must read them under the lock.
+      if (lock.sizes) assert.deepEqual([...lock.sizes].sort(), [[p.id, 1], [q.id, 0]].sort());
+      await lock.release();
     });
 
     it('appends from two stores at one size: exactly one wins, and an id stored by one is refused to the other', async (t) => {
