@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { isoTime } from '../src/core/clock.ts';
 import { VeritrailNode } from '../src/api/node.ts';
+import type { DestinationKind } from '../src/forward/destination.ts';
+import { newDestination, splitSecrets, type DestinationInput } from '../src/forward/destination-input.ts';
 
 const kind = (process.argv[2] === '--sink-child' ? process.argv[3] : (process.argv[2] ?? 'syslog')) as 'syslog' | 'webhook';
 const total = Number(process.argv[3] ?? 200_000);
@@ -68,9 +70,12 @@ async function runSinkChild(kind: string): Promise<void> {
   process.send!({ target: { kind: 'webhook', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, secret: 'bench-secret-0123456789' } });
 }
 
-async function startSink(): Promise<{ target: Record<string, unknown>; count(): Promise<number>; close(): void }> {
+/** Where the sink child listens, as a destination's kind and native API fields. */
+type SinkTarget = DestinationInput & { kind: DestinationKind };
+
+async function startSink(): Promise<{ target: SinkTarget; count(): Promise<number>; close(): void }> {
   const child = fork(fileURLToPath(import.meta.url), ['--sink-child', kind], { execArgv: ['--import', 'tsx'] });
-  const [{ target }] = (await once(child, 'message')) as [{ target: Record<string, unknown> }];
+  const [{ target }] = (await once(child, 'message')) as [{ target: SinkTarget }];
   return {
     target,
     async count() {
@@ -90,9 +95,9 @@ if (process.argv[2] === '--sink-child') {
   const sink = await startSink();
   try {
     const project = await node.createProject('bench');
-    const { target } = sink;
-    const { secret, ...fields } = target as { secret?: string };
-    const destination = (enabled: boolean) => node.destinations.write(project.id, 'bench', () => ({ name: 'bench', enabled, startFrom: 'beginning', appName: 'veritrail', transport: 'tcp', ...fields }) as never, { secrets: secret ? { secret } : {} });
+    const { kind: targetKind, ...input } = sink.target;
+    const { fields, secrets } = splitSecrets(targetKind, input);
+    const destination = (enabled: boolean) => node.destinations.write(project.id, 'bench', () => newDestination(targetKind, { ...fields, name: 'bench', enabled, startFrom: 'beginning' }), { secrets });
     await destination(!backlog);
     const started = performance.now();
     let next = 0;

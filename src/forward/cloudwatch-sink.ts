@@ -124,7 +124,7 @@ export class CloudWatchSink implements Sink {
         : name === 'ThrottlingException'
           ? 'CloudWatch Logs is throttling requests'
           : "Couldn't send logs to CloudWatch";
-    return new DeliveryError(message, errorDetail(error), 0, { cause: error });
+    return new DeliveryError(message, errorDetail(error), { cause: error });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * Destinations from API input: which fields each kind takes, their defaults, and a PATCH as a
- * merge. Pure functions, shared by the native API (whose field names these are) and reused by
- * the Qumulo dialect's translation.
+ * Destinations from the native API's input (whose field names these are): which fields each
+ * kind takes, their defaults, and a PATCH as a merge. Pure functions. The Qumulo dialect has
+ * its own fields and translates them itself (api/compat/qumulo/translate.ts).
  */
 import type { ErrorDetail } from '../core/errors.ts';
 import { DEFAULT_SYSLOG_PORTS, SECRET_MEMBERS, type Destination, type DestinationKind, type StartFrom, type SyslogTransport } from './destination.ts';
@@ -51,7 +51,6 @@ export function inputProblems(kind: DestinationKind, input: DestinationInput, cr
   const { required, optional } = FIELDS[kind];
   const allowed = new Set<string>([...COMMON, ...required, ...optional]);
   for (const field of Object.keys(input)) {
-    if (field === 'kind') continue;
     if (!allowed.has(field)) problems.push({ field, problem: `does not apply to a ${kind} destination` });
     else if (field === 'startFrom' && !creating) problems.push({ field, problem: 'can only be given when the destination is created' });
   }

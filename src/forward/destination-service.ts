@@ -6,7 +6,7 @@
  * enabled, so that a crash right after the write cannot make it start later than promised.
  */
 import { isoTime, type Clock } from '../core/clock.ts';
-import { VT_ERR_PRECONDITION_FAILED, validationError } from '../core/errors.ts';
+import { VT_ERR_DESTINATION_NOT_FOUND, VT_ERR_PRECONDITION_FAILED, validationError } from '../core/errors.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import { VersionMismatchError, type Store } from '../store/store.ts';
 import { DESTINATION_SETTING_PREFIX, destinationProblems, destinationSettingName, SECRET_MEMBERS, secretPurpose, type Destination } from './destination.ts';
@@ -83,12 +83,25 @@ export class DestinationService {
     }
   }
 
-  /** Deletes a destination (a tombstone version: its history stays). False when not live. */
-  async remove(projectId: string, id: string, options: WriteOptions = {}): Promise<boolean> {
-    const current = await this.get(projectId, id);
-    if (!current.destination) return false;
-    await this.write(projectId, id, (d) => ({ ...d!, enabled: false, deleted: true }), options);
-    return true;
+  /** As write, for a destination that must be live: VT_ERR_DESTINATION_NOT_FOUND when it is not. */
+  update(projectId: string, id: string, change: (current: Destination) => Destination, options: WriteOptions = {}): Promise<StoredDestination> {
+    return this.write(
+      projectId,
+      id,
+      (current) => {
+        if (!current) throw new VT_ERR_DESTINATION_NOT_FOUND(JSON.stringify(id), projectId);
+        return change(current);
+      },
+      options,
+    );
+  }
+
+  /**
+   * Deletes a destination (a tombstone version: its history stays); VT_ERR_DESTINATION_NOT_FOUND
+   * when it is not live.
+   */
+  async remove(projectId: string, id: string, options: WriteOptions = {}): Promise<void> {
+    await this.update(projectId, id, (current) => ({ ...current, enabled: false, deleted: true }), options);
   }
 
   private sealed(projectId: string, id: string, destination: Destination, secrets: Record<string, string>): Destination {

@@ -168,7 +168,6 @@ export class DestinationWorker {
           attempt = 0;
         } catch (error) {
           if (signal.aborted) break;
-          if (error instanceof DeliveryError && error.delivered > 0) await this.advance(error.delivered).catch(() => {});
           this.state = 'error';
           this.lastError = describe(error, this.options.clock);
           this.options.onError?.(error);

@@ -3,7 +3,7 @@
  * receiver can ask Veritrail for an inclusion proof of exactly what it was sent.
  */
 import { createHash } from 'node:crypto';
-import { parseEnvelope } from '../core/envelope.ts';
+import { eventTextOf, parseEnvelope } from '../core/envelope.ts';
 import type { StoredEntry } from '../store/store.ts';
 
 export interface ForwardEvent {
@@ -53,9 +53,7 @@ export function leafHashHex(e: ForwardEvent): string {
  * lines (spec/api.md), so one parser reads all three.
  */
 export function jsonLine(e: ForwardEvent): string {
-  // The envelope's canonical bytes already hold `"event":{...}` first; reusing them keeps the
-  // event exactly as committed (key order, number forms) and avoids a second stringify.
-  const text = e.envelope.toString('utf8');
-  const eventText = text.slice('{"event":'.length, text.lastIndexOf(',"eventId":'));
-  return `{"index":${e.index},"eventId":${JSON.stringify(e.eventId)},"projectId":"${e.projectId}","receivedAt":"${e.receivedAt}","leafHash":"${leafHashHex(e)}","event":${eventText}}`;
+  // The event's text cut from the envelope keeps it exactly as committed (key order, number
+  // forms) and avoids a second stringify.
+  return `{"index":${e.index},"eventId":${JSON.stringify(e.eventId)},"projectId":"${e.projectId}","receivedAt":"${e.receivedAt}","leafHash":"${leafHashHex(e)}","event":${eventTextOf(e.envelope)}}`;
 }

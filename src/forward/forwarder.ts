@@ -33,7 +33,7 @@ export interface ForwarderOptions {
   /** Waits between retries (default: real timers). Tests inject a simulated clock's. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   backoff?: BackoffOptions;
-  /** Entries offered to a sink at once. Default 1000. */
+  /** Entries offered to a sink at once. Default DEFAULT_FORWARD_BATCH_EVENTS (destination-worker.ts). */
   batchEvents?: number;
   /** Idle poll backstop in ms. Default 1000. */
   pollMs?: number;
@@ -128,6 +128,9 @@ export class Forwarder {
 
   /** Whether `version` is still the stored one; if not, the newer one replaces the worker. */
   private async isCurrent(projectId: string, destinationId: string, version: number): Promise<boolean> {
+    // A store no other node writes changes only through this node, whose write applies the
+    // change here itself (DestinationService.write): no read is needed to know it.
+    if (!this.store.capabilities.concurrentWriters) return true;
     const setting = await this.store.getSetting<Destination>(projectId, destinationSettingName(destinationId));
     if (setting === undefined || setting.version === version) return true;
     // Not awaited: apply() stops the very worker that is asking.

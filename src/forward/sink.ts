@@ -8,7 +8,7 @@ export interface Sink {
   /**
    * Delivers a prefix of `events` (in index order, at least one) and resolves with how many it
    * delivered. MUST NOT resolve before the receiver accepted them (an HTTP 2xx, a flushed
-   * socket write). Throws on failure; a DeliveryError may say that a prefix got through.
+   * socket write). Throws on failure; the worker then offers the same events again.
    */
   deliver(events: readonly ForwardEvent[], signal: AbortSignal): Promise<number>;
   /** Releases connections. Safe to call more than once. */
@@ -25,8 +25,6 @@ export class DeliveryError extends Error {
     message: string,
     /** The technical detail (Qumulo's `error_details`): the peer's error type and text. */
     readonly details: string,
-    /** Events at the start of the batch that were delivered before the failure. */
-    readonly delivered = 0,
     options?: { cause?: unknown },
   ) {
     super(message, options);

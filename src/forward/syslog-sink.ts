@@ -40,11 +40,6 @@ export class SyslogSink implements Sink {
     this.hostname = syslogHostname(hostname);
   }
 
-  /** True while a TCP or TLS connection is open (UDP: once the socket exists). */
-  get connected(): boolean {
-    return this.config.transport === 'udp' ? this.udp !== undefined : this.socket !== undefined;
-  }
-
   async deliver(events: readonly ForwardEvent[], signal: AbortSignal): Promise<number> {
     const body = BODY[this.config.format];
     const messages = events.map((e) => rfc5424(e.receivedAt, this.hostname, this.config.appName, body(e)));
@@ -54,7 +49,7 @@ export class SyslogSink implements Sink {
       return events.length;
     } catch (error) {
       this.drop();
-      throw new DeliveryError(`Couldn't send audit messages to ${this.config.host}:${this.config.port} over ${this.config.transport}`, errorDetail(error), 0, { cause: error });
+      throw new DeliveryError(`Couldn't send audit messages to ${this.config.host}:${this.config.port} over ${this.config.transport}`, errorDetail(error), { cause: error });
     }
   }
 

@@ -35,15 +35,18 @@ export class WebhookSink implements Sink {
   ) {}
 
   async deliver(events: readonly ForwardEvent[], signal: AbortSignal): Promise<number> {
+    const head = `{"projectId":"${this.projectId}","destinationId":${JSON.stringify(this.destinationId)},"events":[`;
+    const tail = ']}';
     const lines: string[] = [];
-    let bytes = 0;
+    let bytes = Buffer.byteLength(head) + tail.length;
     for (const e of events) {
       const line = jsonLine(e);
-      if (lines.length > 0 && bytes + line.length > WEBHOOK_MAX_BODY_BYTES) break;
+      const size = Buffer.byteLength(line) + (lines.length > 0 ? 1 : 0); // and its comma
+      if (lines.length > 0 && bytes + size > WEBHOOK_MAX_BODY_BYTES) break;
       lines.push(line);
-      bytes += line.length + 1;
+      bytes += size;
     }
-    const body = `{"projectId":"${this.projectId}","destinationId":${JSON.stringify(this.destinationId)},"events":[${lines.join(',')}]}`;
+    const body = `${head}${lines.join(',')}${tail}`;
     const timestamp = String(Math.floor(this.clock.now() / 1000));
     let response: Response;
     try {
@@ -60,7 +63,7 @@ export class WebhookSink implements Sink {
         redirect: 'error',
       });
     } catch (error) {
-      throw new DeliveryError(`Couldn't reach the webhook at ${new URL(this.config.url).host}`, errorDetail((error as Error).cause ?? error), 0, { cause: error });
+      throw new DeliveryError(`Couldn't reach the webhook at ${new URL(this.config.url).host}`, errorDetail((error as Error).cause ?? error), { cause: error });
     }
     // Read the body so the connection can be reused; its content does not matter.
     const text = await response.text().catch(() => '');

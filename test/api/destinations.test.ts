@@ -49,16 +49,32 @@ describe('native destinations API', () => {
     const unconditional = await vt.call(p.owner, 'PATCH', `${base}/${id}`, { region: 'eu-west-1' });
     assert.equal(unconditional.statusCode, 200, 'without If-Match a write is unconditional');
     assert.equal(unconditional.headers.etag, '"3"');
-
-    const stored = JSON.stringify(await vt.node.store.settingHistory(p.id, `destination/${id}`));
-    assert.ok(!stored.includes('very-secret-key'), 'the secret is sealed at rest');
-
     assert.equal((await vt.call(p.writer, 'POST', base, { kind: 'webhook', url: 'http://x.test', secret: SECRET })).statusCode, 403);
-    assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`, undefined, { 'if-match': '"2"' })).statusCode, 412);
-    assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`)).statusCode, 204);
-    assert.equal((await vt.call(p.owner, 'GET', `${base}/${id}`)).statusCode, 404);
-    assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`)).statusCode, 404);
-    assert.equal((await vt.call(p.reader, 'GET', base)).json().results.length, 2);
+
+    // Every kind: a patch changes what it names and keeps the rest, no secret is ever stored
+    // in clear, and a delete (stale If-Match refused) makes it gone.
+    const NEW_SECRET = 'another-webhook-secret-0123';
+    const kinds = [
+      { id, patch: { logGroupName: '/veritrail/other' }, secrets: ['very-secret-key'] },
+      { id: sys.json().id, patch: { port: 6515, format: 'qumulo-json' }, secrets: [] },
+      { id: hook.json().id, patch: { url: 'http://127.0.0.1:9/other', secret: NEW_SECRET }, secrets: [SECRET, NEW_SECRET] },
+    ];
+    for (const { id, patch, secrets } of kinds) {
+      const before = await vt.call(p.reader, 'GET', `${base}/${id}`);
+      const etag = String(before.headers.etag);
+      const patched = await vt.call(p.owner, 'PATCH', `${base}/${id}`, patch, { 'if-match': etag });
+      assert.equal(patched.statusCode, 200, patched.body);
+      const { version: _before, updatedAt: _beforeAt, ...beforeFields } = before.json();
+      const { version: _after, updatedAt: _afterAt, ...afterFields } = patched.json();
+      assert.deepEqual(afterFields, { ...beforeFields, ...patch, ...(patch.secret ? { secret: '<set>' } : {}) }, `${before.json().kind}: the patched fields change, the rest stay`);
+      const stored = JSON.stringify(await vt.node.store.settingHistory(p.id, `destination/${id}`));
+      for (const secret of secrets) assert.ok(!stored.includes(secret), `${before.json().kind}: the secret is sealed at rest`);
+      assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`, undefined, { 'if-match': etag })).statusCode, 412);
+      assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`)).statusCode, 204);
+      assert.equal((await vt.call(p.owner, 'GET', `${base}/${id}`)).statusCode, 404);
+      assert.equal((await vt.call(p.owner, 'DELETE', `${base}/${id}`)).statusCode, 404);
+    }
+    assert.equal((await vt.call(p.reader, 'GET', base)).json().results.length, 0);
   });
 
   it('refuses bad input with 400 and details', async (t) => {

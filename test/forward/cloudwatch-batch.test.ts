@@ -14,16 +14,17 @@ describe('cutBatch', () => {
     assert.equal(batch.count, 10_000);
   });
 
-  it('cuts at exactly 1,048,576 bytes counting 26 per event', () => {
-    // 4 messages of (2^18 - 26) bytes fill the limit exactly; a fifth of one byte does not fit.
-    const sizes = [2 ** 18 - 26, 2 ** 18 - 26, 2 ** 18 - 26, 2 ** 18 - 26, 1];
-    const batch = cutBatch(sizes.map((_, i) => event(i)), (e) => 'y'.repeat(sizes[e.index]!), NOW);
+  it('cuts at exactly 1,048,576 UTF-8 bytes counting 26 per event', () => {
+    // 4 messages of (2^18 - 26) bytes fill the limit exactly; a fifth of one character does not
+    // fit. Each 'é' is two bytes, so counting characters instead would let all five through.
+    const chars = [(2 ** 18 - 26) / 2, (2 ** 18 - 26) / 2, (2 ** 18 - 26) / 2, (2 ** 18 - 26) / 2, 1];
+    const batch = cutBatch(chars.map((_, i) => event(i)), (e) => 'é'.repeat(chars[e.index]!), NOW);
     assert.equal(batch.count, 4);
-    assert.equal(batch.logEvents.reduce((sum, e) => sum + e.message.length + 26, 0), PUT_LOG_EVENTS_MAX_BYTES);
+    assert.equal(batch.logEvents.reduce((sum, e) => sum + Buffer.byteLength(e.message) + 26, 0), PUT_LOG_EVENTS_MAX_BYTES);
   });
 
-  it('replaces a message too large on its own with a stub that names the event', () => {
-    const batch = cutBatch([event(7)], () => 'z'.repeat(PUT_LOG_EVENTS_MAX_BYTES), NOW);
+  it('replaces a message too large on its own (in UTF-8 bytes) with a stub that names the event', () => {
+    const batch = cutBatch([event(7)], () => 'é'.repeat(PUT_LOG_EVENTS_MAX_BYTES / 2), NOW);
     assert.equal(batch.count, 1);
     assert.equal(batch.stubbed, 1);
     assert.equal(JSON.parse(batch.logEvents[0]!.message).index, 7);

@@ -12,7 +12,6 @@ import { deliveryProblem, duplicates } from '../helpers/delivery-order.ts';
 import { SimClock } from '../helpers/sim-clock.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import type { NodeConfig } from '../../src/api/node-config.ts';
-import { DEFAULT_FORWARD_BATCH_EVENTS } from '../../src/forward/destination-worker.ts';
 
 const GROUP = '/veritrail/audit';
 const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-secret-key' };
@@ -35,10 +34,11 @@ async function setup(t: TestContext, options: { clock?: SimClock; destination?: 
   const double = await startCloudWatchLogsDouble({ now: options.clock ? () => options.clock!.now() : undefined });
   t.after(() => double.close());
   if (options.groupExists ?? true) double.groups.set(GROUP, new Map());
+  const { forwarding, ...node } = options.node ?? {};
   const vt = await build(t, {
     ...(options.clock ? { clock: options.clock } : {}),
-    forwarding: { backoff: { baseMs: 10, maxMs: 200 }, pollMs: 50, ...(options.clock ? { sleep: options.clock.sleep, backoff: { baseMs: 1000, maxMs: 60_000 } } : {}) },
-    ...options.node,
+    forwarding: { backoff: { baseMs: 10, maxMs: 200 }, pollMs: 50, ...(options.clock ? { sleep: options.clock.sleep, backoff: { baseMs: 1000, maxMs: 60_000 } } : {}), ...forwarding },
+    ...node,
   });
   const project = await vt.project();
   const created = await vt.call(project.owner, 'POST', `/v1/projects/${project.id}/destinations`, {
@@ -83,13 +83,19 @@ const events = (n: number, prefix: string, extra: Record<string, unknown> = {}) 
 
 describe('CloudWatch Logs destination (against a local CloudWatch Logs protocol double)', () => {
   it('delivers every event in order through 500s, throttling, connection resets and a lost acknowledgement', async (t) => {
-    const s = await setup(t);
-    s.double.faults.push('500', 'throttle', 'reset', '500', 'reset-after-store', 'throttle', 'access-denied');
-    for (let batch = 0; batch < 4; batch++) await s.ingest(events(500, `b${batch}`));
+    // Batches smaller than the log, and the lost acknowledgement after the cursor has moved
+    // past a thousand events, so that a resend from further back than one batch shows.
+    const batchEvents = 500;
+    const s = await setup(t, { node: { forwarding: { batchEvents } } });
+    s.double.faults.push('500', 'throttle', 'reset', '500');
+    for (let batch = 0; batch < 2; batch++) await s.ingest(events(500, `b${batch}`));
+    await s.drained();
+    s.double.faults.push('reset-after-store', 'throttle', 'access-denied');
+    for (let batch = 2; batch < 4; batch++) await s.ingest(events(500, `b${batch}`));
     const status = await s.drained();
     const size = await s.vt.node.store.treeSize(s.project.id);
     const indexes = s.indexes();
-    assert.equal(deliveryProblem(indexes, size, DEFAULT_FORWARD_BATCH_EVENTS), undefined);
+    assert.equal(deliveryProblem(indexes, size, batchEvents), undefined);
     assert.ok(duplicates(indexes) > 0, 'the batch whose acknowledgement was lost came again');
     assert.equal(s.double.faults.length, 0, 'every fault was met');
     assert.equal(status.state, 'connected');
@@ -103,7 +109,7 @@ describe('CloudWatch Logs destination (against a local CloudWatch Logs protocol 
   // The 10,000-event cut cannot be reached with real messages (10,000 × (message + 26) passes
   // 1 MiB first); test/forward/cloudwatch-batch.test.ts covers it on the pure cutter.
   it('keeps every PutLogEvents call within 1 MiB counting 26 bytes per event, filling calls close to it', async (t) => {
-    const s = await setup(t, { destination: { enabled: false }, node: { forwarding: { batchEvents: 20_000, pollMs: 50, backoff: { baseMs: 10, maxMs: 100 } } } });
+    const s = await setup(t, { destination: { enabled: false }, node: { forwarding: { batchEvents: 20_000 } } });
     await s.ingest(events(10_000, 'small'));
     await s.ingest(events(600, 'more'));
     // Large events: 12 of about 200 KiB make several calls by size alone.

@@ -2,7 +2,8 @@
  * The syslog destination against a real rsyslog from Debian (installed here if missing), run
  * as an unprivileged process with a generated configuration listening on loopback TCP
  * (imtcp, octet-counted frames) and UDP (imudp) ports; every line it writes is counted. TLS is
- * checked against a Node TLS receiver with a certificate made by openssl.
+ * checked against the test TLS receiver (test/helpers/syslog-listener.ts) with a certificate
+ * made by openssl.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +11,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import tls from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { build } from '../helpers/app.ts';
 import { ensureDebianTool } from '../helpers/debian.ts';
 import { deliveryProblem } from '../helpers/delivery-order.ts';
+import { startSyslogListener } from '../helpers/syslog-listener.ts';
 import { tempDir } from '../helpers/stores.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -128,27 +129,9 @@ describe('syslog destination', () => {
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
     const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
-    const received: string[] = [];
-    const sockets = new Set<tls.TLSSocket>();
-    const server = tls.createServer({ key: fs.readFileSync(path.join(dir, 'key.pem')), cert }, (socket) => {
-      sockets.add(socket);
-      let buffer = '';
-      socket.on('error', () => {});
-      socket.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        for (let m = /^(\d+) /.exec(buffer); m && buffer.length >= m[0].length + Number(m[1]); m = /^(\d+) /.exec(buffer)) {
-          received.push(buffer.slice(m[0].length, m[0].length + Number(m[1])));
-          buffer = buffer.slice(m[0].length + Number(m[1]));
-        }
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    t.after(() => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    });
-    const port = (server.address() as AddressInfo).port;
+    const listener = await startSyslogListener(0, [], { key: fs.readFileSync(path.join(dir, 'key.pem')), cert });
+    t.after(() => listener.close());
+    const { port, messages: received } = listener;
     const vt = await build(t, { forwarding: { backoff: { baseMs: 20, maxMs: 200 }, pollMs: 50 } });
     const p = await vt.project();
     const untrusted = await vt.call(p.owner, 'POST', `/v1/projects/${p.id}/destinations`, { kind: 'syslog', host: 'localhost', port, transport: 'tls' });

@@ -7,9 +7,6 @@ import type { Clock } from '../../src/core/clock.ts';
 
 export class SimClock implements Clock {
   private t = Date.now();
-  /** Total simulated time slept, ms. */
-  slept = 0;
-  sleeps = 0;
 
   now(): number {
     return this.t;
@@ -22,8 +19,6 @@ export class SimClock implements Clock {
   readonly sleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
     if (signal?.aborted) return;
     this.t += ms;
-    this.slept += ms;
-    this.sleeps++;
     await new Promise((resolve) => setTimeout(resolve, 2));
   };
 }

@@ -1,8 +1,10 @@
 /**
- * A local TCP syslog receiver (node:net on 127.0.0.1) that parses RFC 6587 octet-counted
- * frames and keeps every message, for tests that need to stop and restart the receiver.
+ * A local TCP syslog receiver (node:net on 127.0.0.1), or a TLS one given `tlsOptions` (RFC
+ * 5425: the same framing), that parses RFC 6587 octet-counted frames and keeps every message;
+ * `messages` may be a previous listener's, for tests that stop and restart the receiver.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 
@@ -12,9 +14,9 @@ export interface SyslogListener {
   close(): Promise<void>;
 }
 
-export async function startSyslogListener(port = 0, messages: string[] = []): Promise<SyslogListener> {
+export async function startSyslogListener(port = 0, messages: string[] = [], tlsOptions?: tls.TlsOptions): Promise<SyslogListener> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const onSocket = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -30,7 +32,8 @@ export async function startSyslogListener(port = 0, messages: string[] = []): Pr
         buffer = buffer.subarray(space + 1 + length);
       }
     });
-  });
+  };
+  const server = tlsOptions ? tls.createServer(tlsOptions, onSocket) : net.createServer(onSocket);
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   return {

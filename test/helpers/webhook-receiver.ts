@@ -19,7 +19,6 @@ export interface WebhookReceiver {
   events: ReceivedEvent[];
   /** Requests whose signature did not verify (they are answered 401 and not recorded). */
   badSignatures: number;
-  requests: number;
   fail(n: number): void;
   /** Resolves once at least `n` events arrived. */
   waitFor(n: number, timeoutMs?: number): Promise<void>;
@@ -33,7 +32,6 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
     url: '',
     events: [],
     badSignatures: 0,
-    requests: 0,
     fail: (n) => (failures = n),
     waitFor(n, timeoutMs = 60_000) {
       if (receiver.events.length >= n) return Promise.resolve();
@@ -48,7 +46,6 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    receiver.requests++;
     if (failures > 0) {
       failures--;
       response.writeHead(500).end('try later');

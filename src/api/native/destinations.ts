@@ -92,15 +92,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const input = request.body as DestinationInput;
       refuse(inputProblems(destination.kind, input, false));
       const { fields, secrets } = splitSecrets(destination.kind, input);
-      const stored = await service.write(
-        projectId,
-        request.params.destinationId,
-        (current) => {
-          if (!current) throw new VT_ERR_DESTINATION_NOT_FOUND(JSON.stringify(request.params.destinationId), projectId);
-          return patchDestination(current, fields);
-        },
-        { secrets, ifMatch: ifMatch(request.headers['if-match']) },
-      );
+      const stored = await service.update(projectId, request.params.destinationId, (current) => patchDestination(current, fields), { secrets, ifMatch: ifMatch(request.headers['if-match']) });
       return sendStored(reply, stored);
     },
   );
@@ -112,8 +104,7 @@ export const destinationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['destinations'], summary: 'Delete a destination; delivery stops', params: DestinationParams, response: { 204: Type.Null(), 404: ErrorBody, 412: ErrorBody } },
     },
     async (request, reply) => {
-      const removed = await service.remove(request.project!.id, request.params.destinationId, { ifMatch: ifMatch(request.headers['if-match']) });
-      if (!removed) throw new VT_ERR_DESTINATION_NOT_FOUND(JSON.stringify(request.params.destinationId), request.project!.id);
+      await service.remove(request.project!.id, request.params.destinationId, { ifMatch: ifMatch(request.headers['if-match']) });
       return reply.code(204).send(null);
     },
   );
