@@ -28,14 +28,14 @@ export class SearchIndexerThread implements SearchIndexing {
   constructor(
     store: Store,
     private readonly spec: SearchIndexerWorkerData['store'],
-    private readonly options: Pick<SearchIndexerOptions, 'chunk' | 'onError'> = {},
+    private readonly options: Pick<SearchIndexerOptions, 'onError'> = {},
   ) {
     this.progress = new SearchProgress(store);
     this.worker = this.start();
   }
 
   private start(): Worker {
-    const data: SearchIndexerWorkerData = { store: this.spec, ...(this.options.chunk !== undefined ? { chunk: this.options.chunk } : {}) };
+    const data: SearchIndexerWorkerData = { store: this.spec };
     const worker = startTsWorker(WORKER_URL, { workerData: data });
     worker.unref();
     worker.on('message', (message: FromSearchWorker) => {
@@ -65,7 +65,7 @@ export class SearchIndexerThread implements SearchIndexing {
     if (this.stopped) return;
     this.logs.add(projectId);
     if (treeSize !== undefined) this.progress.noteSize(projectId, treeSize);
-    this.send({ type: 'dirty', projectId, ...(treeSize !== undefined ? { size: treeSize } : {}) });
+    this.send({ type: 'dirty', projectId });
   }
 
   waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {

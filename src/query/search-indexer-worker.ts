@@ -9,10 +9,9 @@ import { SearchIndexer } from './search-indexer.ts';
 export interface SearchIndexerWorkerData {
   /** Where the node's store is; the thread opens a handle of its own there. */
   store: Pick<StoreLocation, 'storeUrl' | 'dataDir'>;
-  chunk?: number;
 }
 
-export type ToSearchWorker = { type: 'dirty'; projectId: string; size?: number } | { type: 'stop' };
+export type ToSearchWorker = { type: 'dirty'; projectId: string } | { type: 'stop' };
 export type FromSearchWorker =
   | { type: 'progress'; projectId: string; indexed: number; size: number }
   | { type: 'error'; projectId: string; message: string }
@@ -23,13 +22,12 @@ const post = (message: FromSearchWorker) => parentPort!.postMessage(message);
 // Messages that arrive meanwhile wait on the port until the listener below is added.
 const store = await openStore({ ...data.store, searchWriter: true });
 const indexer = new SearchIndexer(store, {
-  ...(data.chunk !== undefined ? { chunk: data.chunk } : {}),
   onProgress: (projectId, indexed, size) => post({ type: 'progress', projectId, indexed, size }),
   onError: (projectId, error) => post({ type: 'error', projectId, message: (error as Error)?.message ?? String(error) }),
 });
 
 parentPort!.on('message', (message: ToSearchWorker) => {
-  if (message.type === 'dirty') indexer.markDirty(message.projectId, message.size);
+  if (message.type === 'dirty') indexer.markDirty(message.projectId);
   else
     void (async () => {
       await indexer.stop();

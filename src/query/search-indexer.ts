@@ -28,14 +28,14 @@ import type { Store } from '../store/store.ts';
 import { searchDocument } from './search-document.ts';
 
 /** Entries read and indexed per transaction: about 10-20 ms of work, so ingest is never held up long. */
-export const DEFAULT_SEARCH_INDEX_CHUNK = 500;
+const SEARCH_INDEX_CHUNK = 500;
 /** After a store error, how long before the indexer tries that log again. */
 const RETRY_MS = 1000;
 /**
  * On a shared store: how long the indexing node holds the search lease unrenewed, which is how
  * long search falls behind when that node dies before another takes over.
  */
-export const DEFAULT_SEARCH_LEASE_MS = 10_000;
+const SEARCH_LEASE_MS = 10_000;
 /**
  * On a shared store: how often the indexing node looks for logs others grew, and a node standing
  * by reads how far the index of the logs it waits on got.
@@ -43,13 +43,10 @@ export const DEFAULT_SEARCH_LEASE_MS = 10_000;
 const SHARED_POLL_MS = 100;
 
 export interface SearchIndexerOptions {
-  chunk?: number;
   /** Reports a failure to index a log (it is retried). */
   onError?(projectId: string, error: unknown): void;
   /** Told after each chunk how far a log's index got, and the log's size then. */
   onProgress?(projectId: string, indexed: number, size: number): void;
-  /** On a shared store, the search lease's length. Default DEFAULT_SEARCH_LEASE_MS. */
-  leaseMs?: number;
 }
 
 /**
@@ -154,7 +151,6 @@ export class SearchIndexer implements SearchIndexing {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly retries = new Set<NodeJS.Timeout>();
-  private readonly chunk: number;
   /** On a shared store, the lease that makes this the one indexing node; else undefined. */
   private readonly lease: Lease | undefined;
   /** On a shared store: logs behind that another node indexes, followed by poll(). */
@@ -166,10 +162,9 @@ export class SearchIndexer implements SearchIndexing {
     private readonly store: Store,
     private readonly options: SearchIndexerOptions = {},
   ) {
-    this.chunk = options.chunk ?? DEFAULT_SEARCH_INDEX_CHUNK;
     this.progress = new SearchProgress(store);
     if (store.capabilities.concurrentWriters) {
-      this.lease = new Lease(store, 'search-index', leaseHolder(), options.leaseMs ?? DEFAULT_SEARCH_LEASE_MS);
+      this.lease = new Lease(store, 'search-index', leaseHolder(), SEARCH_LEASE_MS);
       this.pollTimer = setInterval(() => void this.poll(), SHARED_POLL_MS);
       this.pollTimer.unref();
     }
@@ -256,7 +251,7 @@ export class SearchIndexer implements SearchIndexing {
     this.following.delete(projectId);
     // The lease is checked again before each chunk: a node that lost it stops indexing.
     while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
-      const end = Math.min(size, indexed + this.chunk);
+      const end = Math.min(size, indexed + SEARCH_INDEX_CHUNK);
       const entries = await this.store.readEntries(projectId, indexed, end);
       // Index order without gaps is the whole point; a missing entry is for fsck to name.
       const contiguous = entries.findIndex((entry, i) => entry.index !== indexed + i);

@@ -4,7 +4,7 @@
  */
 
 /** Strings longer than this are not kept for exact match (they stay searchable as full text). */
-export const MAX_SEARCH_FIELD_CHARS = 512;
+const MAX_SEARCH_FIELD_CHARS = 512;
 
 /** The value if it is kept for exact match, else null. */
 export function searchField(value: string | null): string | null {

@@ -5,7 +5,7 @@
  */
 import type { KeyType } from '../core/key-types.ts';
 import type { Role } from '../core/roles.ts';
-import type { CheckpointRecord, KeyRecord, ProjectRecord, SettingRecord } from './store.ts';
+import type { CheckpointRecord, CursorRecord, KeyRecord, ProjectRecord, SettingRecord } from './store.ts';
 
 export interface ProjectRow {
   pk: number;
@@ -45,6 +45,11 @@ export interface SettingRow {
   updated_at: string;
 }
 
+export interface CursorRow {
+  next_index: number;
+  updated_at: string;
+}
+
 export function projectFromRow(row: ProjectRow): ProjectRecord {
   return { id: row.id, name: row.name, createdAt: row.created_at, logOrigin: row.log_origin, system: row.system === 1 || row.system === true };
 }
@@ -69,4 +74,8 @@ export function checkpointFromRow(projectId: string, row: CheckpointRow): Checkp
 
 export function settingFromRow<T>(projectId: string, row: SettingRow): SettingRecord<T> {
   return { projectId, name: row.name, value: JSON.parse(row.value) as T, version: row.version, updatedAt: row.updated_at };
+}
+
+export function cursorFromRow(projectId: string, destinationId: string, row: CursorRow): CursorRecord {
+  return { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
 }

@@ -8,12 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { build, type Built } from '../helpers/app.ts';
 import { ENGINES } from '../helpers/stores.ts';
-
-/** A small deterministic generator, so that both nodes (and every run) get the same events. */
-function lcg(seed: number): () => number {
-  let state = seed;
-  return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-}
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const WORDS = [
   'access', 'denied', 'Access', 'DENIED', 'granted', 'café', 'CAFE', 'Café', 'straße', 'strasse', 'naïve', 'Ǆemal', 'µs', 'ſtop', 'Σίσυφος', 'σίσυφος',
@@ -25,7 +20,8 @@ const ACTORS = ['Alice', 'Bob', 'AD\\carol', 'deploy-bot', 'arn:aws:iam::1234567
 const IPS = ['203.0.113.7', '198.51.100.4', '192.0.2.55'];
 
 function corpus(): object[][] {
-  const random = lcg(11);
+  // Seeded, so that both nodes (and every run) get the same events.
+  const random = seededRandom(11);
   const pick = <T,>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const batches: object[][] = [];
   let n = 0;

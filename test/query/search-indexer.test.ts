@@ -9,6 +9,7 @@ import path from 'node:path';
 import { VeritrailNode } from '../../src/api/node.ts';
 import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
+import { SearchProgress } from '../../src/query/search-indexer.ts';
 import { randomBytes } from 'node:crypto';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -52,7 +53,28 @@ describe('search indexer', () => {
     assert.deepEqual(even.hits.map((h) => h.index), [0, 2, 4]);
   });
 
-  it('a search waits a bounded time for the indexer, then reports what it could not see', async (t) => {
+  it('a search waits a bounded time for the index: to its timeout, then the size read again; or until the indexer reports the size', async () => {
+    let indexedInStore = 3;
+    const progress = new SearchProgress({ searchIndexSize: async () => indexedInStore } as unknown as Store);
+    let wakesA = 0;
+    let wakesB = 0;
+    const started = performance.now();
+    const a = progress.waitFor('a', 10, 200, false, () => wakesA++).then((indexed) => ({ indexed, ms: performance.now() - started }));
+    const b = progress.waitFor('b', 5, 60_000, false, () => wakesB++).then((indexed) => ({ indexed, ms: performance.now() - started }));
+    // The index grows without a report reaching the waiter (another node's indexer, say).
+    indexedInStore = 7;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    progress.record('b', 5, 8);
+    const [timedOut, released] = await Promise.all([a, b]);
+    // libuv's clock counts whole milliseconds, so a timer may fire up to one early by performance.now().
+    assert.ok(timedOut.ms >= 199, `waited ${timedOut.ms} ms, not its 200`);
+    assert.equal(timedOut.indexed, 7, 'the size read again when the time ran out');
+    assert.ok(released.ms < 200, `released by the report after ${released.ms} ms`);
+    assert.equal(released.indexed, 5);
+    assert.deepEqual([wakesA, wakesB], [1, 1], 'each waiter woke the indexer once');
+  });
+
+  it('with the indexer stopped, a search waits for nothing and reports what it could not see', async (t) => {
     const dataDir = tempDir();
     t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const node = await open(dataDir);

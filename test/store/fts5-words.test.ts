@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { fts5Words } from '../../src/store/fts5-words.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 /** FTS5's words of each text, in order, from a table tokenized like the SQLite engine's. */
 function fts5Reference(texts: readonly string[]): string[][] {
@@ -24,12 +25,6 @@ function fts5Reference(texts: readonly string[]): string[][] {
   }
 }
 
-/** A small deterministic generator, so a failure names the same text every run. */
-function lcg(seed: number): () => number {
-  let state = seed;
-  return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-}
-
 function codePoints(from: number, to: number, step = 1): number[] {
   const out: number[] = [];
   for (let c = from; c < to; c += step) if (c < 0xd800 || c > 0xdfff) out.push(c);
@@ -38,7 +33,7 @@ function codePoints(from: number, to: number, step = 1): number[] {
 
 describe('fts5Words', () => {
   it('splits and folds like FTS5 unicode61 remove_diacritics 2, for every code point of planes 0-2', () => {
-    const random = lcg(7);
+    const random = seededRandom(7); // so a failure names the same text every run
     const all = [...codePoints(0, 0x30000), ...codePoints(0x30000, 0x110000, 97)];
     const texts: string[] = [];
     for (let i = 0; i < all.length; i += 16) {

@@ -10,7 +10,7 @@ import { postgresCluster } from '../helpers/postgres.ts';
 import { ENGINES, testProject } from '../helpers/stores.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
-import { TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
+import { DuplicateEventIdError, TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
 
 async function freshDatabase(t: { after(fn: () => unknown): void }): Promise<string> {
   const cluster = await postgresCluster();
@@ -82,5 +82,32 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     assert.ok(error, 'opening a database that does not exist fails');
     assert.match(error.message, /couldn't open the PostgreSQL store at 127\.0\.0\.1:\d+\/missing/);
     assert.doesNotMatch(error.message, /s3cret/);
+  });
+
+  it('an append refused after a clean rollback keeps its pooled connection', async (t) => {
+    const url = await freshDatabase(t);
+    const store = await PgStore.open({ url, poolSize: 1 });
+    t.after(() => store.close());
+    // The store's sessions, by backend pid (the sequencer lock's session is never opened here).
+    const sessions = async () => {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'veritrail %' ORDER BY pid");
+        return rows.map((r) => r.pid);
+      } finally {
+        await admin.end();
+      }
+    };
+    const project = testProject();
+    await store.createProject(project);
+    await store.append([entryAt(project.id, 0, 'first')]);
+    const before = await sessions();
+    assert.equal(before.length, 1);
+
+    await assert.rejects(store.append([entryAt(project.id, 0, 'stale')]), TreeSizeMismatchError);
+    await assert.rejects(store.append([entryAt(project.id, 1, 'first')]), DuplicateEventIdError);
+    assert.equal(await store.treeSize(project.id), 1);
+    assert.deepEqual(await sessions(), before, 'the same session served every call: none was discarded');
   });
 });

@@ -91,8 +91,8 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     ],
   },
   {
-    // The search index (postgres-search.ts). SQLite keeps it in its derived index file; here it
-    // is in the database like everything else, shared by every node.
+    // The search index (postgres-search.ts). SQLite keeps it in a derived file of its own; here
+    // it is in the database like everything else, shared by every node.
     version: 4,
     name: 'search',
     statements: [

@@ -40,9 +40,9 @@ const MIN_TIME = -Number.MAX_SAFE_INTEGER;
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 
 /** PostgreSQL text cannot hold NUL: an injective escape, the identity for every other string. */
-export function pgText(value: string): string;
-export function pgText(value: string | null): string | null;
-export function pgText(value: string | null): string | null {
+function pgText(value: string): string;
+function pgText(value: string | null): string | null;
+function pgText(value: string | null): string | null {
   if (value === null || !/[\0\uffff]/.test(value)) return value;
   return value.replace(/[\0\uffff]/g, (c) => (c === '\0' ? '\uffff0' : '\uffff1'));
 }
@@ -73,7 +73,7 @@ function quoted(text: string): string {
 const QUOTE_OR_BACKSLASH = /['\\]/;
 
 /** The `words` tsvector (as text) and `long_words` of one entry's text. */
-export function indexedWords(text: string): { words: string | null; longWords: string | null } {
+function indexedWords(text: string): { words: string | null; longWords: string | null } {
   const words = fts5Words(text);
   if (words.length === 0) return { words: null, longWords: null };
   const positions = new Map<string, number[]>();
@@ -92,7 +92,7 @@ export function indexedWords(text: string): { words: string | null; longWords: s
 }
 
 /** The full-text part of a query: what GIN looks up, the exact phrase check, the long-text check. */
-export interface TermsMatch {
+interface TermsMatch {
   /** Every word of every term, ANDed: what the GIN index answers. */
   all: string;
   /** Each term a phrase, ANDed: exact for an entry with positions. */
@@ -102,7 +102,7 @@ export interface TermsMatch {
 }
 
 /** undefined when a term has no word at all: FTS5 matches nothing then, and so do we. */
-export function termsMatch(terms: readonly string[]): TermsMatch | undefined {
+function termsMatch(terms: readonly string[]): TermsMatch | undefined {
   const all: string[] = [];
   const phrases: string[] = [];
   const patterns: string[] = [];

@@ -25,7 +25,7 @@ import type { LogLock } from '../store.ts';
 const SEQUENCER_NAMESPACE = 0x56540001;
 export const CHECKPOINT_NAMESPACE = 0x56540002;
 /** The one-key advisory lock held while a node migrates the schema. */
-export const MIGRATION_LOCK_KEY = 0x5654_0000_0003n;
+const MIGRATION_LOCK_KEY = 0x5654_0000_0003n;
 
 export class PgSequencerLock {
   /** The session that holds the locks; replaced when it dies. Used by one sequencer at a time. */

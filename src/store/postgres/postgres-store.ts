@@ -12,7 +12,7 @@
 import os from 'node:os';
 import pg from 'pg';
 import { checkMigrations, pendingMigrations } from '../migrations.ts';
-import { checkpointFromRow, keyFromRow, projectFromRow, settingFromRow, type CheckpointRow, type KeyRow, type ProjectRow, type SettingRow } from '../store-rows.ts';
+import { checkpointFromRow, cursorFromRow, keyFromRow, projectFromRow, settingFromRow, type CheckpointRow, type CursorRow, type KeyRow, type ProjectRow, type SettingRow } from '../store-rows.ts';
 import {
   AlreadyExistsError,
   DuplicateEventIdError,
@@ -146,16 +146,15 @@ export class PgStore implements Store {
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, options: { begins?: boolean } = {}): Promise<T> {
     this.check();
     const client = await this.pool.connect();
-    let result: T;
+    // A connection whose ROLLBACK failed may be dead or still in the transaction: never pooled
+    // again. One that rolled back (a size mismatch, a duplicate id) goes back, with its prepared
+    // statements; the pool itself drops one that lost its connection.
+    let broken: Error | undefined;
     try {
-      result = await inTransaction(client, () => fn(client), options.begins ?? false);
-    } catch (error) {
-      // A connection that failed mid-transaction may be unusable; never give it back to the pool.
-      client.release(error as Error);
-      throw error;
+      return await inTransaction(client, () => fn(client), options.begins ?? false, (error) => (broken = error));
+    } finally {
+      client.release(broken);
     }
-    client.release();
-    return result;
   }
 
   /** The pk of a project id; throws for an unknown one (callers check existence first). */
@@ -393,12 +392,9 @@ export class PgStore implements Store {
 
   async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
     const row = (
-      await this.query<{ next_index: number; updated_at: string }>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = $1 AND destination_id = $2', [
-        await this.pk(projectId),
-        destinationId,
-      ])
+      await this.query<CursorRow>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = $1 AND destination_id = $2', [await this.pk(projectId), destinationId])
     ).rows[0];
-    return row && { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+    return row && cursorFromRow(projectId, destinationId, row);
   }
 
   async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
@@ -470,15 +466,18 @@ export class PgStore implements Store {
   }
 }
 
-/** BEGIN (unless `fn` sends it), `fn`, COMMIT; ROLLBACK (and rethrow) if anything fails before the commit. */
-async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>, fnBegins = false): Promise<T> {
-  if (!fnBegins) await client.query('BEGIN');
+/**
+ * BEGIN (unless `fn` sends it), `fn`, COMMIT; ROLLBACK (and rethrow) if anything fails before the
+ * commit. Should the ROLLBACK fail too, `rollbackFailed` is told, and the first error rethrown.
+ */
+async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>, fnBegins = false, rollbackFailed: (error: Error) => void = () => {}): Promise<T> {
   try {
+    if (!fnBegins) await client.query('BEGIN');
     const result = await fn();
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
+    await client.query('ROLLBACK').catch(rollbackFailed);
     throw error;
   }
 }

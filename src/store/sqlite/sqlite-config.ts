@@ -31,7 +31,10 @@ export interface SqliteConfig {
    * Default false.
    */
   searchWriter?: boolean;
-  /** Page cache of the index file, in KiB. Default DEFAULT_SQLITE_INDEX_CACHE_KIB. */
+  /**
+   * Page cache of a derived file's writer, in KiB: the index file's (the server), or the search
+   * file's (the search indexer's `searchWriter` store). Default DEFAULT_SQLITE_INDEX_CACHE_KIB.
+   */
   indexCacheKiB?: number;
 }
 

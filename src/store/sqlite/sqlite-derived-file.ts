@@ -31,11 +31,14 @@ function meta(db: Database.Database, key: string): string | undefined {
   return (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
 }
 
-function trustworthy(db: Database.Database, schema: DerivedSchema, check: (db: Database.Database) => boolean): boolean {
+/** The caller's own test of a file that passed the generic ones (schema version, clean close or this boot). */
+type DerivedCheck = (db: Database.Database) => boolean;
+
+function trustworthy(db: Database.Database, schema: DerivedSchema, check?: DerivedCheck): boolean {
   try {
     if (meta(db, 'schema') !== String(schema.version)) return false;
     if (meta(db, 'clean') !== 'yes' && meta(db, 'boot') !== bootId()) return false;
-    return check(db);
+    return check?.(db) ?? true;
   } catch {
     return false;
   }
@@ -59,22 +62,21 @@ export function openDerivedForWriting(file: string, schema: DerivedSchema, cache
 
 /**
  * The server's open: a file that cannot be trusted is deleted and made anew (empty); the file is
- * then marked as in use since this boot, until `markClean`.
+ * then marked as in use since this boot, until closeDerivedAsOwner.
  */
-export function openDerivedAsOwner(file: string, schema: DerivedSchema, cacheKiB: number, check: (db: Database.Database) => boolean): { db: Database.Database; rebuilt: boolean } {
+export function openDerivedAsOwner(file: string, schema: DerivedSchema, cacheKiB: number, check?: DerivedCheck): Database.Database {
   let db = openDerivedForWriting(file, schema, cacheKiB);
-  const rebuilt = !trustworthy(db, schema, check);
-  if (rebuilt) {
+  if (!trustworthy(db, schema, check)) {
     db.close();
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
     db = openDerivedForWriting(file, schema, cacheKiB);
   }
   db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot', ?), ('clean', 'no')").run(bootId());
-  return { db, rebuilt };
+  return db;
 }
 
 /** For readers beside a server (fsck, export): the file, if it can be believed; else nothing. */
-export function openDerivedReadOnly(file: string, schema: DerivedSchema, check: (db: Database.Database) => boolean): Database.Database | undefined {
+export function openDerivedReadOnly(file: string, schema: DerivedSchema, check: DerivedCheck): Database.Database | undefined {
   if (!fs.existsSync(file)) return undefined;
   let db: Database.Database | undefined;
   try {

@@ -1,10 +1,11 @@
 /**
- * The SQLite schema, as versioned migrations. Two files make one store:
+ * The SQLite schema, as versioned migrations. Three files make one store:
  *  - the main file (`veritrail.db`) holds everything that is the log's truth: projects, keys,
  *    entries, tiles, checkpoints, settings. Every commit is durable (WAL, synchronous=FULL).
- *  - the index file (`veritrail-index.db`) holds what can be rebuilt from the main file: the
- *    event-id index used for de-duplication and the search index. See sqlite-store.ts for why
- *    it is apart.
+ *  - two derived files hold what can be rebuilt from the main file: the index file
+ *    (`veritrail-index.db`), the event-id index used for de-duplication, and the search file
+ *    (`veritrail-search.db`), the search index. Their schemas are at the end of this file; see
+ *    sqlite-store.ts for why they are apart.
  */
 import type { Migration } from '../migrations.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The SQLite engine's search index, in the index file (schema in sqlite-migrations.ts): one row
+ * The SQLite engine's search index, in the search file (schema in sqlite-migrations.ts): one row
  * per entry in `search_events` with a B-tree index per predicate, `search_actors` for the
  * many-valued actor, and an FTS5 table for full text. SqliteStore owns the connection and the
  * main file; this class only knows the search tables.

@@ -27,7 +27,7 @@ import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { parseEnvelope } from '../../core/envelope.ts';
 import { checkMigrations, pendingMigrations } from '../migrations.ts';
-import { checkpointFromRow, keyFromRow, projectFromRow, settingFromRow, type CheckpointRow, type KeyRow, type ProjectRow, type SettingRow } from '../store-rows.ts';
+import { checkpointFromRow, cursorFromRow, keyFromRow, projectFromRow, settingFromRow, type CheckpointRow, type CursorRow, type KeyRow, type ProjectRow, type SettingRow } from '../store-rows.ts';
 import {
   AlreadyExistsError,
   DuplicateEventIdError,
@@ -94,8 +94,6 @@ export class SqliteStore implements Store {
   private knownAbsent = new Map<number, Map<string, number>>();
   /** The index file's writes, prepared on first use. */
   private indexWriteStatements: { insert: Database.Statement<[number, number, number]>; setMark: Database.Statement<[number, number]> } | undefined;
-  /** Prepared on first use by indexLookup(). */
-  private lookupByHash: Database.Statement<[number, number], { idx: number }> | undefined;
   /**
    * Leases by name (takeLease). In memory: this process is the store's only user (the
    * data-directory lock), so its memory is where every holder looks, and a lease ends with it.
@@ -124,9 +122,9 @@ export class SqliteStore implements Store {
       if (this.owner) {
         // The event-id index is rebuilt below if it could not be trusted; the search index is
         // left empty for the search indexer to rebuild in the background.
-        this.index = openDerivedAsOwner(paths.index, SQLITE_INDEX_SCHEMA, cacheKiB, () => true).db;
-        this.catchUpIndex(this.index);
-        this.search = openDerivedAsOwner(paths.search, SQLITE_SEARCH_SCHEMA, SQLITE_SEARCH_READ_CACHE_KIB, (db) => this.searchNotAhead(db)).db;
+        this.index = openDerivedAsOwner(paths.index, SQLITE_INDEX_SCHEMA, cacheKiB);
+        this.catchUpIndex();
+        this.search = openDerivedAsOwner(paths.search, SQLITE_SEARCH_SCHEMA, SQLITE_SEARCH_READ_CACHE_KIB, (db) => this.searchNotAhead(db));
       } else if (config.searchWriter) {
         this.search = openDerivedForWriting(paths.search, SQLITE_SEARCH_SCHEMA, cacheKiB);
       } else {
@@ -206,7 +204,7 @@ export class SqliteStore implements Store {
            AND s.version = (SELECT max(version) FROM settings WHERE project_pk = s.project_pk AND name = s.name)
          ORDER BY s.name`,
       ),
-      cursor: db.prepare<[number, string], { next_index: number; updated_at: string }>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = ? AND destination_id = ?'),
+      cursor: db.prepare<[number, string], CursorRow>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = ? AND destination_id = ?'),
       setCursor: db.prepare('INSERT OR REPLACE INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES (?, ?, ?, ?)'),
     };
   }
@@ -214,7 +212,8 @@ export class SqliteStore implements Store {
   // --- the event-id index file -------------------------------------------------------------
 
   /** Indexes every entry above each log's high-water mark (entries committed but not indexed). */
-  private catchUpIndex(db: Database.Database): void {
+  private catchUpIndex(): void {
+    const db = this.index!;
     const marks = new Map((db.prepare('SELECT project_pk, size FROM indexed').all() as Array<{ project_pk: number; size: number }>).map((r) => [r.project_pk, r.size]));
     const { insert, setMark } = this.indexWrites;
     for (const project of this.stmt.projects.all()) {
@@ -376,7 +375,7 @@ export class SqliteStore implements Store {
 
   async append(appends: LogAppend[]): Promise<void> {
     this.check();
-    if (this.indexStale) this.catchUpIndex(this.index!);
+    if (this.indexStale) this.catchUpIndex();
     // One IMMEDIATE transaction for every log in the batch; better-sqlite3 rolls it back if
     // anything throws inside, so a size mismatch or a stored id leaves nothing written.
     // What lookups found absent holds until this append, whatever its outcome.
@@ -399,12 +398,16 @@ export class SqliteStore implements Store {
           const pk = this.pk(append.projectId);
           const size = this.stmt.treeSize.get(pk)!.tree_size;
           if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
+          // Each id once in the batch, and none stored: the lookup is for the ids not known absent.
           const ids = new Set<string>();
           const absent = knownAbsent.get(pk);
+          const unknown: string[] = [];
           for (const { eventId } of append.entries) {
-            if (ids.has(eventId) || (!absent?.has(eventId) && this.storedEntry(pk, eventId))) throw new DuplicateEventIdError(append.projectId);
+            if (ids.has(eventId)) throw new DuplicateEventIdError(append.projectId);
             ids.add(eventId);
+            if (!absent?.has(eventId)) unknown.push(eventId);
           }
+          if (unknown.length > 0 && this.lookup(pk, unknown).found.size > 0) throw new DuplicateEventIdError(append.projectId);
           const newSize = append.fromSize + append.entries.length;
           if (newSize > SQLITE_MAX_ENTRIES) throw new Error(`project ${append.projectId} would pass ${SQLITE_MAX_ENTRIES} entries`);
           for (let i = 0; i < append.entries.length; i++) this.stmt.insertEntry.run(entryKey(pk, append.fromSize + i), append.entries[i]!.envelope);
@@ -417,47 +420,32 @@ export class SqliteStore implements Store {
 
   async findByEventIds(projectId: string, eventIds: readonly string[]): Promise<Map<string, StoredEntry>> {
     this.check();
-    if (this.indexStale) this.catchUpIndex(this.index!);
-    const found = new Map<string, StoredEntry>();
-    if (eventIds.length === 0) return found;
+    if (this.indexStale) this.catchUpIndex();
+    if (eventIds.length === 0) return new Map();
     const pk = this.pk(projectId);
-    // One statement for the whole batch: the B-tree probes run inside SQLite, not one call each.
-    const byHash = new Map<number, string[]>();
-    for (const eventId of new Set(eventIds)) {
-      const h = idHash(eventId);
-      const ids = byHash.get(h);
-      if (ids) ids.push(eventId);
-      else byHash.set(h, [eventId]);
-    }
-    const candidates = this.lookupIds.all(pk, JSON.stringify([...byHash.keys()]));
-    for (const { id_hash, idx } of candidates) {
+    const { found, hashes } = this.lookup(pk, eventIds);
+    const absent = this.knownAbsent.get(pk) ?? new Map<string, number>();
+    this.knownAbsent.set(pk, absent);
+    for (const [eventId, hash] of hashes) if (!found.has(eventId) && absent.size < MAX_KNOWN_ABSENT) absent.set(eventId, hash);
+    return found;
+  }
+
+  /**
+   * The stored entries of these event ids, through the index file (which must be caught up), and
+   * each id's hash. One statement for them all: the B-tree probes run inside SQLite, not one call each.
+   */
+  private lookup(pk: number, eventIds: Iterable<string>): { found: Map<string, StoredEntry>; hashes: Map<string, number> } {
+    const hashes = new Map<string, number>();
+    for (const eventId of eventIds) if (!hashes.has(eventId)) hashes.set(eventId, idHash(eventId));
+    const found = new Map<string, StoredEntry>();
+    for (const { id_hash, idx } of this.lookupIds.all(pk, JSON.stringify([...hashes.values()]))) {
       const row = this.stmt.entry.get(entryKey(pk, idx));
       if (!row?.envelope) continue;
       // A shared hash is not a match: the stored envelope must carry this very id.
       const stored = parseEnvelope(row.envelope).eventId;
-      if (byHash.get(id_hash)!.includes(stored) && !found.has(stored)) found.set(stored, { index: idx, envelope: row.envelope });
+      if (hashes.get(stored) === id_hash && !found.has(stored)) found.set(stored, { index: idx, envelope: row.envelope });
     }
-    const absent = this.knownAbsent.get(pk) ?? new Map<string, number>();
-    this.knownAbsent.set(pk, absent);
-    for (const [hash, ids] of byHash) {
-      for (const eventId of ids) if (!found.has(eventId) && absent.size < MAX_KNOWN_ABSENT) absent.set(eventId, hash);
-    }
-    return found;
-  }
-
-  /** The index file's lookup from event-id hash to candidate indexes, prepared once. */
-  private indexLookup(): Database.Statement<[number, number], { idx: number }> {
-    return (this.lookupByHash ??= this.index!.prepare<[number, number], { idx: number }>('SELECT idx FROM event_ids WHERE project_pk = ? AND id_hash = ?'));
-  }
-
-  /** The stored entry with this event id, through the index file (which must be caught up). */
-  private storedEntry(pk: number, eventId: string): StoredEntry | undefined {
-    for (const { idx } of this.indexLookup().all(pk, idHash(eventId))) {
-      const row = this.stmt.entry.get(entryKey(pk, idx));
-      // A shared hash is not a match: the stored envelope must carry this very id.
-      if (row?.envelope && parseEnvelope(row.envelope).eventId === eventId) return { index: idx, envelope: row.envelope };
-    }
-    return undefined;
+    return { found, hashes };
   }
 
   async readEntries(projectId: string, start: number, end: number): Promise<StoredEntry[]> {
@@ -567,7 +555,7 @@ export class SqliteStore implements Store {
   async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
     this.check();
     const row = this.stmt.cursor.get(this.pk(projectId), destinationId);
-    return row && { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+    return row && cursorFromRow(projectId, destinationId, row);
   }
 
   async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
