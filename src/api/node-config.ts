@@ -87,6 +87,11 @@ export interface NodeConfig {
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**
+   * Revoked, unexpired OAuth access tokens a node remembers at once; a revocation beyond them
+   * answers 503 + Retry-After. Default DEFAULT_MAX_REVOKED_TOKENS (100,000).
+   */
+  maxRevokedTokens?: number;
+  /**
    * The region written into self-audit records' awsRegion. Default `local`. Example: `eu-west-1`.
    */
   region?: string;

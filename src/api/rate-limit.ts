@@ -48,12 +48,7 @@ export const rateLimitPlugin = fp<{ perMinute: number }>(
       // Retry-After on a refusal only; no X-RateLimit-* headers on every answer of the hot path.
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
       addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': false },
-      errorResponseBuilder: (_request, context) => {
-        const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
-        const error = new VT_ERR_RATE_LIMITED(seconds);
-        error.headers = { 'retry-after': String(seconds) };
-        return error;
-      },
+      errorResponseBuilder: (_request, context) => new VT_ERR_RATE_LIMITED(Math.max(1, Math.ceil(context.ttl / 1000))),
     });
     app.addHook('onRequest', app.rateLimit());
   },

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { VT_ERR_BODY_NOT_JSON, VT_ERR_METHOD_NOT_ALLOWED, VT_ERR_ROUTE_NOT_FOUND } from '../../../core/errors.ts';
+import { documentErrorBody } from '../../api-docs.ts';
 import { atlasAuthHook } from './auth-hook.ts';
 import { atlasErrorHandler } from './errors.ts';
 import { ApiError, AtlasQuery, AuditLog, GroupParams } from './schemas.ts';
@@ -75,6 +76,7 @@ function auditLogRoutes(app: FastifyInstance, version: AtlasApiVersion): void {
 export const atlasApi: FastifyPluginAsync = async (app) => {
   registerBodyParsers(app);
   app.setErrorHandler(atlasErrorHandler);
+  documentErrorBody(app, ApiError);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
     // Atlas sends plain `application/json` (recorded); Fastify would add a charset to it.

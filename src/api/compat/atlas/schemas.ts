@@ -33,3 +33,9 @@ export const ApiError = Type.Object(
   },
   { $id: 'AtlasApiError' },
 );
+
+/** The error body of the token endpoints (RFC 6749 §5.2). */
+export const OAuthError = Type.Object({
+  error: Type.String({ description: 'An RFC 6749 §5.2 code, such as invalid_client' }),
+  error_description: Type.String(),
+});

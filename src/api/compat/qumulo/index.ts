@@ -19,6 +19,7 @@ import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING, VT_ERR_VALIDATION, validation
 import { destinationProblems, type Destination } from '../../../forward/destination.ts';
 import type { DestinationStatus } from '../../../forward/destination-worker.ts';
 import { syslogHostname } from '../../../forward/syslog-format.ts';
+import { documentErrorBody } from '../../api-docs.ts';
 import { etag, ifMatch } from '../../etag.ts';
 import { bindProject } from '../../project-access.ts';
 import { qumuloErrorHandler } from './errors.ts';
@@ -116,6 +117,7 @@ const TARGETS: Array<Target<any>> = [
 export const qumuloApi: FastifyPluginAsyncTypebox = async (app) => {
   const node = app.veritrail;
   app.setErrorHandler(qumuloErrorHandler);
+  documentErrorBody(app, QumuloErrorBody);
   app.addHook('onRequest', qumuloAuthHook);
 
   app.post(
