@@ -10,6 +10,7 @@ import { hash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../auth/bearer-token.ts';
 import { VT_ERR_RATE_LIMITED } from '../core/errors.ts';
 
 /** Buckets kept (least recently used beyond this start afresh). */
@@ -22,7 +23,7 @@ const MAX_TRACKED_CLIENTS = 10_000;
  */
 function credentialOf(authorization: string): string {
   return (
-    /^Bearer +(\S+)/i.exec(authorization)?.[1] ??
+    bearerToken(authorization) ??
     /^Digest .*?\busername="([^"]*)"/i.exec(authorization)?.[1] ??
     /^AWS4-HMAC-SHA256 +Credential=([^/\s,]+)\//i.exec(authorization)?.[1] ??
     authorization
