@@ -68,12 +68,6 @@ export interface NodeConfig {
   clock?: Clock;
   /** Test seams around the sequencer's durable step. */
   sequencerHooks?: SequencerHooks;
-  /**
-   * Where search indexing runs: `thread` (default; a worker thread with its own store handle, so
-   * it uses another core and never holds up ingest) or `inline` (on the server's event loop).
-   * A store handed in through `store` is always indexed inline.
-   */
-  searchIndexing?: 'thread' | 'inline';
   /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */
   prepareWorkers?: number;
   /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */
