@@ -7,22 +7,48 @@
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
 import { ErrorBody } from './native/schemas.ts';
 
-/** The native error body, as a documented response (without its $id, which may appear once). */
-function errorResponse(description: string) {
-  const { $id: _id, ...body } = ErrorBody as typeof ErrorBody & { $id?: string };
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The body of the route's error answers, for the document: each dialect sets its own on its
+     * routes (native ErrorBody when unset), as its error handler writes it.
+     */
+    errorBody?: TSchema;
+  }
+}
+
+/**
+ * Documents `errorBody` as the error body of every route `app` registers from now on: a dialect
+ * whose error handler writes its own body says so once, in its plugin.
+ */
+export function documentErrorBody(app: FastifyInstance, errorBody: TSchema): void {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, errorBody };
+  });
+}
+
+/** An error body, as a documented response (without its $id, which may appear once). */
+function errorResponse(errorBody: TSchema, description: string) {
+  const { $id: _id, ...body } = errorBody as TSchema & { $id?: string };
   return { ...body, description };
 }
 
-/** Refusals any route may answer with, besides those its own schema lists. */
-const COMMON_RESPONSES = {
-  429: errorResponse('RATE_LIMITED: this key (or, without one, this address) made too many requests; see Retry-After'),
-};
-const KEYED_RESPONSES = {
-  401: errorResponse('UNAUTHORIZED: no key, or a key that is unknown or revoked'),
-  403: errorResponse("FORBIDDEN: the key's role or project does not allow this"),
-};
+/** Refusals any route may answer with, besides those its own schema lists, in the route's error body. */
+function commonResponses(errorBody: TSchema, keyed: boolean) {
+  return {
+    429: errorResponse(errorBody, 'Rate limited: this key (or, without one, this address) made too many requests; see Retry-After'),
+    ...(keyed
+      ? {
+          401: errorResponse(errorBody, 'Unauthorized: no key, or a key that is unknown or revoked'),
+          403: errorResponse(errorBody, "Forbidden: the key's role or project does not allow this"),
+        }
+      : {}),
+  };
+}
 
 /**
  * The document's operationId of a route: its self-audit action, qualified by its dialect
@@ -39,9 +65,6 @@ export function operationIdOf(operation: string, url: string): string {
 
 export const apiDocsPlugin = fp(
   async (app) => {
-    // An action served by two methods of one path (Qumulo's PUT and PATCH of a configuration)
-    // keeps its name on the first and gets the method appended on the others.
-    const operationIds = new Set<string>();
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -53,18 +76,31 @@ export const apiDocsPlugin = fp(
       // refusals every route shares are listed once here rather than in every route schema.
       transform: ({ schema, url, route }) => {
         const open = route.config?.access === 'public';
-        let operationId = route.config?.operation ? operationIdOf(route.config.operation, url) : undefined;
-        if (operationId && operationIds.has(operationId)) operationId = `${operationId}_${[route.method].flat()[0]}`;
-        if (operationId) operationIds.add(operationId);
         return {
           url,
           schema: {
             ...schema,
-            ...(operationId ? { operationId } : {}),
+            ...(route.config?.operation ? { operationId: operationIdOf(route.config.operation, url) } : {}),
             ...(open ? { security: [] } : {}),
-            response: { ...COMMON_RESPONSES, ...(open ? {} : KEYED_RESPONSES), ...(schema?.response as object | undefined) },
+            response: { ...commonResponses(route.config?.errorBody ?? ErrorBody, !open), ...(schema?.response as object | undefined) },
           },
         };
+      },
+      // An action served by two methods of one path (Qumulo's PUT and PATCH of a configuration)
+      // keeps its name on the first and gets the method appended on the others. Counted per
+      // document: /openapi.json and /docs/yaml are each built once, separately.
+      transformObject: (document) => {
+        if (!('openapiObject' in document)) return document.swaggerObject;
+        const operationIds = new Set<string>();
+        for (const operations of Object.values(document.openapiObject.paths ?? {})) {
+          for (const [method, operation] of Object.entries(operations ?? {})) {
+            const named = operation as { operationId?: string };
+            if (named.operationId === undefined) continue;
+            if (operationIds.has(named.operationId)) named.operationId = `${named.operationId}_${method.toUpperCase()}`;
+            operationIds.add(named.operationId);
+          }
+        }
+        return document.openapiObject;
       },
     });
 

@@ -10,7 +10,7 @@ import { atlasOauth } from './compat/atlas/oauth.ts';
 import { healthRoutes } from './health.ts';
 import { nativeApi } from './native/index.ts';
 import { qumuloApi } from './compat/qumulo/index.ts';
-import { nativeErrorBody, nativeErrorHandler } from './native/errors.ts';
+import { nativeErrorHandler } from './native/errors.ts';
 import type { VeritrailNode } from './node.ts';
 import { servicesPlugin } from './services.ts';
 import { selfAuditPlugin } from './self-audit/index.ts';
@@ -70,9 +70,7 @@ export async function buildApp(node: VeritrailNode): Promise<FastifyInstance> {
 
   // Before any scope is made, so every scope starts from the native error format.
   app.setErrorHandler(nativeErrorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(nativeErrorBody(new VT_ERR_ROUTE_NOT_FOUND(request.method, request.url.split('?')[0]!)));
-  });
+  app.setNotFoundHandler((request, reply) => nativeErrorHandler(new VT_ERR_ROUTE_NOT_FOUND(request.method, request.url.split('?')[0]!), request, reply));
 
   await app.register(apiDocsPlugin);
   await app.register(servicesPlugin, { node });

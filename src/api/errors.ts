@@ -3,7 +3,7 @@
  * then writes it in its own body format. Framework errors (body limits, media types, schema
  * validation) become 4xx here, so bad input never surfaces as a 5xx.
  */
-import type { FastifyError, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   FatalError,
   VeritrailError,
@@ -58,4 +58,16 @@ export function failureOf(error: unknown, request: FastifyRequest): VeritrailErr
   if (mapped.statusCode >= 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
   else request.log.info({ code: mapped.code }, 'request refused');
   return mapped;
+}
+
+/** The error handler of a dialect whose error body is JSON made from the catalogued error alone. */
+export function jsonErrorHandler(bodyOf: (error: VeritrailError) => unknown): (error: unknown, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    const mapped = failureOf(error, request);
+    void reply
+      .code(mapped.statusCode)
+      .headers(mapped.headers ?? {})
+      .type('application/json; charset=utf-8')
+      .send(bodyOf(mapped));
+  };
 }

@@ -68,12 +68,6 @@ export interface NodeConfig {
   clock?: Clock;
   /** Test seams around the sequencer's durable step. */
   sequencerHooks?: SequencerHooks;
-  /**
-   * Where search indexing runs: `thread` (default; a worker thread with its own store handle, so
-   * it uses another core and never holds up ingest) or `inline` (on the server's event loop).
-   * A store handed in through `store` is always indexed inline.
-   */
-  searchIndexing?: 'thread' | 'inline';
   /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */
   prepareWorkers?: number;
   /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */
@@ -86,6 +80,11 @@ export interface NodeConfig {
   auditPolicyRefreshMs?: number;
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
+  /**
+   * Revoked, unexpired OAuth access tokens a node remembers at once; a revocation beyond them
+   * answers 503 + Retry-After. Default DEFAULT_MAX_REVOKED_TOKENS (100,000).
+   */
+  maxRevokedTokens?: number;
   /**
    * The region written into self-audit records' awsRegion. Default `local`. Example: `eu-west-1`.
    */

@@ -80,7 +80,7 @@ export class VeritrailNode {
   ) {
     this.auditConfigs = new AuditConfigs(store, { clock, refreshMs: config.auditPolicyRefreshMs });
     this.digest = new DigestAuthenticator(store, secretBox, authenticator, new DigestNonces(secretBox.deriveKey('digest nonces'), clock));
-    this.accessTokens = new AccessTokens(store, secretBox.deriveKey('oauth access tokens'), authenticator, clock);
+    this.accessTokens = new AccessTokens(store, secretBox.deriveKey('oauth access tokens'), authenticator, clock, { maxRevoked: config.maxRevokedTokens });
     this.preparer = new IngestPreparer(appender.limits, (projectId) => this.auditConfigs.policy(projectId), { workers: config.prepareWorkers });
   }
 
@@ -103,10 +103,9 @@ export class VeritrailNode {
       // or a second PostgreSQL pool), beside the sequencer on another core; inline on this event
       // loop only for a store handed in by the caller. On PostgreSQL, several nodes' indexers
       // race safely through the size-conditional indexForSearch.
-      const searchIndexer: SearchIndexing =
-        !config.store && (config.searchIndexing ?? 'thread') === 'thread'
-          ? new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError })
-          : new SearchIndexer(store, { onError: onIndexError });
+      const searchIndexer: SearchIndexing = config.store
+        ? new SearchIndexer(store, { onError: onIndexError })
+        : new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
         // After each commit: the checkpointer, the search index and the forwarders follow the
@@ -178,11 +177,6 @@ export class VeritrailNode {
     if (items.length > kept.length) this.metrics.ingestEvents.inc({ outcome: 'dropped' }, items.length - kept.length);
     let next = 0;
     return items.map((item) => (isDropped(item) ? { eventId: item.eventId, recorded: false, reason: item.dropped as DropReason } : appended[next++]!));
-  }
-
-  /** `ingest` for events a dialect has already parsed. */
-  async ingestValues(projectId: string, values: readonly unknown[], options: { waitForCheckpoint?: boolean } = {}): Promise<Array<AppendReceipt | DroppedReceipt>> {
-    return this.ingest(projectId, await this.preparer.prepareValues(projectId, values, isoTime(this.clock.now())), options);
   }
 
   /**

@@ -7,7 +7,6 @@
 import { requireProjectScope, type Principal } from '../auth/principal.ts';
 import { VT_ERR_FORBIDDEN_ROLE, VT_ERR_PROJECT_ID_MALFORMED, VT_ERR_PROJECT_NOT_FOUND } from '../core/errors.ts';
 import { isProjectId } from '../core/ids.ts';
-import type { FastifyRequest } from 'fastify';
 import type { ProjectRecord } from '../store/store.ts';
 import type { VeritrailNode } from './node.ts';
 
@@ -19,9 +18,4 @@ export async function resolveProject(node: VeritrailNode, principal: Principal, 
   // The system project holds organisation-wide self-audit records: ORG_OWNER only.
   if (project.system && principal.role !== 'ORG_OWNER') throw new VT_ERR_FORBIDDEN_ROLE(principal.role, 'ORG_OWNER');
   return project;
-}
-
-/** resolveProject for a dialect's auth hook: sets `request.project`. */
-export async function bindProject(request: FastifyRequest, principal: Principal, projectId: string): Promise<void> {
-  request.project = await resolveProject(request.server.veritrail, principal, projectId);
 }

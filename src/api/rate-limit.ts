@@ -10,6 +10,7 @@ import { hash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../auth/bearer-token.ts';
 import { VT_ERR_RATE_LIMITED } from '../core/errors.ts';
 
 /** Buckets kept (least recently used beyond this start afresh). */
@@ -22,7 +23,7 @@ const MAX_TRACKED_CLIENTS = 10_000;
  */
 function credentialOf(authorization: string): string {
   return (
-    /^Bearer +(\S+)/i.exec(authorization)?.[1] ??
+    bearerToken(authorization) ??
     /^Digest .*?\busername="([^"]*)"/i.exec(authorization)?.[1] ??
     /^AWS4-HMAC-SHA256 +Credential=([^/\s,]+)\//i.exec(authorization)?.[1] ??
     authorization
@@ -48,12 +49,7 @@ export const rateLimitPlugin = fp<{ perMinute: number }>(
       // Retry-After on a refusal only; no X-RateLimit-* headers on every answer of the hot path.
       addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
       addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false, 'retry-after': false },
-      errorResponseBuilder: (_request, context) => {
-        const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
-        const error = new VT_ERR_RATE_LIMITED(seconds);
-        error.headers = { 'retry-after': String(seconds) };
-        return error;
-      },
+      errorResponseBuilder: (_request, context) => new VT_ERR_RATE_LIMITED(Math.max(1, Math.ceil(context.ttl / 1000))),
     });
     app.addHook('onRequest', app.rateLimit());
   },

@@ -14,7 +14,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_TOKEN_EXPIRED, VT_ERR_OAUTH_CLIENT_INVALID, VT_ERR_STORE_BUSY } from '../core/errors.ts';
+import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_TOKEN_EXPIRED, VT_ERR_OAUTH_CLIENT_INVALID, VT_ERR_OAUTH_REVOCATIONS_FULL } from '../core/errors.ts';
 import type { KeyRecord, Store } from '../store/store.ts';
 import { keyIdOfClientId, secretMatches } from './api-keys.ts';
 import type { Authenticator } from './authenticator.ts';
@@ -23,7 +23,7 @@ import type { Principal } from './principal.ts';
 /** Atlas's tokens last an hour; clients renew ahead of `expires_in`. */
 export const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
 /** Revoked, unexpired tokens remembered at once; a revocation beyond this is refused (503). */
-export const MAX_REVOKED_TOKENS = 100_000;
+export const DEFAULT_MAX_REVOKED_TOKENS = 100_000;
 
 const TOKEN = /^vtat_([0-9a-f]{24})\.(\d{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
 
@@ -37,15 +37,17 @@ export class AccessTokens {
   /** token id -> expiry (Unix seconds). Owned by the event loop. */
   private readonly revoked = new Map<string, number>();
   private readonly lifetimeSeconds: number;
+  private readonly maxRevoked: number;
 
   constructor(
     private readonly store: Store,
     private readonly key: Buffer,
     private readonly authenticator: Authenticator,
     private readonly clock: Clock = systemClock,
-    options: { lifetimeSeconds?: number } = {},
+    options: { lifetimeSeconds?: number; maxRevoked?: number } = {},
   ) {
     this.lifetimeSeconds = options.lifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS;
+    this.maxRevoked = options.maxRevoked ?? DEFAULT_MAX_REVOKED_TOKENS;
   }
 
   /**
@@ -78,14 +80,18 @@ export class AccessTokens {
 
   /**
    * Revokes a token issued to `keyId` (RFC 7009 §2.2: an unknown or foreign token is not an
-   * error, and nothing happens).
+   * error, and nothing happens). With the deny list full, refuses until its first token expires.
    */
   revoke(token: string, keyId: string): void {
     const parsed = this.parse(token);
     if (!parsed || parsed.keyId !== keyId) return;
     const nowSec = this.clock.now() / 1000;
-    for (const [id, expiresSec] of this.revoked) if (expiresSec <= nowSec) this.revoked.delete(id);
-    if (this.revoked.size >= MAX_REVOKED_TOKENS) throw new VT_ERR_STORE_BUSY(60);
+    let firstExpirySec = Infinity;
+    for (const [id, expiresSec] of this.revoked) {
+      if (expiresSec <= nowSec) this.revoked.delete(id);
+      else firstExpirySec = Math.min(firstExpirySec, expiresSec);
+    }
+    if (this.revoked.size >= this.maxRevoked) throw new VT_ERR_OAUTH_REVOCATIONS_FULL(Math.max(1, Math.ceil(firstExpirySec - nowSec)));
     this.revoked.set(parsed.tokenId, parsed.expiresSec);
   }
 

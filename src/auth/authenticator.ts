@@ -6,6 +6,7 @@ import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING } from '../core/errors.ts';
 import type { KeyRecord, Store } from '../store/store.ts';
 import { hashSecret, looksLikeKey } from './api-keys.ts';
+import { bearerToken } from './bearer-token.ts';
 import type { Principal } from './principal.ts';
 
 /** lastUsedAt is written at most this often per key, to keep writes off the hot path. */
@@ -22,10 +23,9 @@ export class Authenticator {
 
   /** The principal of an `Authorization` header value; throws 401 for anything else. */
   async fromAuthorization(header: string | undefined): Promise<Principal> {
-    if (!header) throw new VT_ERR_AUTH_MISSING();
-    const match = /^Bearer +(\S+)\s*$/i.exec(header);
-    if (!match) throw new VT_ERR_AUTH_MISSING();
-    return this.fromSecret(match[1]!);
+    const token = bearerToken(header);
+    if (!token) throw new VT_ERR_AUTH_MISSING();
+    return this.fromSecret(token);
   }
 
   /** The principal of a raw key; throws 401 when it is unknown or revoked. */

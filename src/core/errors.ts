@@ -4,10 +4,10 @@
  * template; dialects map the code to their own error body (spec/api.md for the native one).
  * docs/errors.md lists every code, and test/core/errors.test.ts keeps the two in step.
  *
- * Three kinds stay apart (STYLE.md §8): per-request errors (4xx, these), pushback
- * (`VT_ERR_STORE_BUSY`, 503 with Retry-After; the caller should retry) and fatal errors
- * (`FatalError`: the sequencer stops and the log reloads from durable state; never shown to a
- * caller beyond a 503).
+ * Three kinds stay apart (STYLE.md §8): per-request errors (4xx, these), pushback (the errors
+ * defined with `retryAfter`, such as `VT_ERR_STORE_BUSY`: 503 or 429 with Retry-After; the caller
+ * should retry) and fatal errors (`FatalError`: the sequencer stops and the log reloads from
+ * durable state; never shown to a caller beyond a 503).
  */
 
 /** The `error` field of the native error body (spec/api.md "Conventions"). */
@@ -75,13 +75,22 @@ export interface ErrorConstructor {
   readonly template: string;
 }
 
-function defineError<const C extends string>(code: C, statusCode: number, template: string) {
+interface ErrorOptions {
+  /**
+   * Pushback: the error's one argument is the seconds a caller should wait before retrying, and
+   * is sent as Retry-After too (every dialect's error handler sends `headers`).
+   */
+  retryAfter?: boolean;
+}
+
+function defineError<const C extends string>(code: C, statusCode: number, template: string, options: ErrorOptions = {}) {
   return class extends VeritrailError {
     static readonly code = code;
     static readonly statusCode = statusCode;
     static readonly template = template;
     constructor(...args: ErrorArgs) {
       super(code as unknown as ErrorCode, statusCode, format(template, args));
+      if (options.retryAfter) this.headers = { 'retry-after': String(args[0]) };
     }
   };
 }
@@ -128,6 +137,12 @@ export const VT_ERR_OAUTH_CLIENT_INVALID = defineError(
   'VT_ERR_OAUTH_CLIENT_INVALID',
   401,
   'The client id or secret is not valid, or the service account was revoked',
+);
+export const VT_ERR_OAUTH_REVOCATIONS_FULL = defineError(
+  'VT_ERR_OAUTH_REVOCATIONS_FULL',
+  503,
+  "This node holds as many revoked access tokens as it can until one expires; retry after %s seconds, or revoke the service account's key, which stops all its tokens",
+  { retryAfter: true },
 );
 
 // --- audit configuration --------------------------------------------------------------------
@@ -178,9 +193,9 @@ export const VT_ERR_AUDIT_NOT_COMMITTED = defineError(
 );
 
 // --- capacity -------------------------------------------------------------------------------
-export const VT_ERR_STORE_BUSY = defineError('VT_ERR_STORE_BUSY', 503, 'The server is busy sequencing earlier events; retry after %s seconds');
+export const VT_ERR_STORE_BUSY = defineError('VT_ERR_STORE_BUSY', 503, 'The server is busy sequencing earlier events; retry after %s seconds', { retryAfter: true });
 export const VT_ERR_SHUTTING_DOWN = defineError('VT_ERR_SHUTTING_DOWN', 503, 'The server is shutting down');
-export const VT_ERR_RATE_LIMITED = defineError('VT_ERR_RATE_LIMITED', 429, 'This key made too many requests; retry after %s seconds');
+export const VT_ERR_RATE_LIMITED = defineError('VT_ERR_RATE_LIMITED', 429, 'This key made too many requests; retry after %s seconds', { retryAfter: true });
 export const VT_ERR_INTERNAL = defineError('VT_ERR_INTERNAL', 500, 'An internal error occurred (request %s)');
 
 /** Every catalogued error, for the docs test and for dialects that map codes. */
@@ -207,6 +222,7 @@ export const ERROR_CATALOGUE = {
   VT_ERR_OAUTH_GRANT_UNSUPPORTED,
   VT_ERR_OAUTH_REQUEST_INVALID,
   VT_ERR_OAUTH_CLIENT_INVALID,
+  VT_ERR_OAUTH_REVOCATIONS_FULL,
   VT_ERR_AUDIT_FILTER_INVALID,
   VT_ERR_PROJECT_NOT_FOUND,
   VT_ERR_KEY_NOT_FOUND,

@@ -73,11 +73,7 @@ export class Appender {
 
   /** Sequences prepared events; resolves once they are durably in the log. */
   async append(projectId: string, events: PreparedEvent[], options: { waitForCheckpoint?: boolean } = {}): Promise<AppendReceipt[]> {
-    if (this.sequencer.depth + events.length > this.maxQueuedEvents) {
-      const error = new VT_ERR_STORE_BUSY(RETRY_AFTER_SECONDS);
-      error.headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
-      throw error;
-    }
+    if (this.sequencer.depth + events.length > this.maxQueuedEvents) throw new VT_ERR_STORE_BUSY(RETRY_AFTER_SECONDS);
     // The checkpointer learns of the growth from the sequencer's onCommitted (api/node.ts).
     const receipts: AppendReceipt[] = await this.sequencer.submit(projectId, events);
     if (!options.waitForCheckpoint || receipts.length === 0) return receipts;

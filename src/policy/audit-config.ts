@@ -11,7 +11,8 @@ import { VT_ERR_AUDIT_FILTER_INVALID, withDetails } from '../core/errors.ts';
 import { AuditFilterError, compileAuditFilter } from './audit-filter.ts';
 
 /** How a configuration was made: never (`NONE`), Atlas's UI builder, or JSON / the API. */
-export type ConfigurationType = 'NONE' | 'FILTER_BUILDER' | 'FILTER_JSON';
+export const CONFIGURATION_TYPES = ['NONE', 'FILTER_BUILDER', 'FILTER_JSON'] as const;
+export type ConfigurationType = (typeof CONFIGURATION_TYPES)[number];
 
 export interface AuditConfig {
   /** False: no event of the project is recorded. */
@@ -37,17 +38,17 @@ export interface AuditConfigPatch {
   auditAuthorizationSuccess?: boolean;
 }
 
+/** True when the patch names no field: a no-op that writes nothing (§4.2, proposed). */
+export function isEmptyPatch(patch: AuditConfigPatch): boolean {
+  return patch.enabled === undefined && patch.auditFilter === undefined && patch.auditAuthorizationSuccess === undefined;
+}
+
 /**
  * `base` with `patch` applied; `configurationType` becomes `FILTER_JSON` (§4.2). A new filter is
  * trimmed (Atlas drops a trailing newline) and must parse and compile, or this throws
  * VT_ERR_AUDIT_FILTER_INVALID (details name `auditFilter`) and nothing changes. An empty or
  * null filter removes the filter.
  */
-/** True when the patch names no field: a no-op that writes nothing (§4.2, proposed). */
-export function isEmptyPatch(patch: AuditConfigPatch): boolean {
-  return patch.enabled === undefined && patch.auditFilter === undefined && patch.auditAuthorizationSuccess === undefined;
-}
-
 export function applyAuditConfigPatch(base: Readonly<AuditConfig>, patch: AuditConfigPatch): AuditConfig {
   const next: AuditConfig = {
     enabled: patch.enabled ?? base.enabled,

@@ -7,9 +7,8 @@ import { serviceAccount } from '../helpers/atlas.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { build, type Built } from '../helpers/app.ts';
+import { build, storeKey, type Built } from '../helpers/app.ts';
 import { parseEnvelope } from '../../src/core/envelope.ts';
-import { newApiKey } from '../../src/auth/api-keys.ts';
 import { selfAuditRecord } from '../../src/api/self-audit/record.ts';
 import { REDACTED, withoutSecrets } from '../../src/api/redact.ts';
 import type { LogAppend } from '../../src/store/store.ts';
@@ -195,8 +194,7 @@ describe('self-audit', () => {
   it('every management call leaves exactly one record, in the right log, with the CloudTrail fields', async (t) => {
     const vt = await build(t, { region: 'eu-west-1', auditReads: true });
     const p = await vt.project();
-    const { record: keyRecord, secret } = newApiKey('PROJECT_READ_ONLY', p.id, 'to delete', Date.now());
-    await vt.node.store.createKey(keyRecord);
+    const { record: keyRecord, secret } = await storeKey(vt.node, 'PROJECT_READ_ONLY', p.id, 'to delete');
     assert.equal((await vt.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, { eventId: AUDITED_EVENT, eventName: 'Seen' })).statusCode, 201);
     const destination = async () => {
       const created = await vt.call(p.owner, 'POST', `/v1/projects/${p.id}/destinations`, { kind: 'webhook', url: 'http://127.0.0.1:9/b', secret: WEBHOOK_SECRET, enabled: false });
@@ -261,6 +259,8 @@ describe('self-audit', () => {
       ['GetCheckpoint', 'GET', `/v1/projects/${p.id}/log/checkpoint`, undefined],
       ['CreateKey', 'POST', `/v1/projects/${p.id}/keys`, { role: 'PROJECT_WRITER' }],
       ['CreateProject', 'POST', '/v1/projects', { name: 'x' }],
+      ['audit_get_syslog_config', 'GET', '/v1/audit/syslog/config', undefined],
+      ['audit_modify_syslog_config', 'PATCH', '/v1/audit/syslog/config', { enabled: false }],
     ];
     let n = 0;
     for (const [what, authorization, code] of refused) {

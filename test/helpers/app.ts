@@ -15,7 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { tempDir, type EngineName } from './stores.ts';
 import { postgresCluster } from './postgres.ts';
 import { generateSigner } from '../../src/log/signed-note.ts';
-import { newApiKey } from '../../src/auth/api-keys.ts';
+import { newApiKey, type KeyCredentials } from '../../src/auth/api-keys.ts';
+import type { Role } from '../../src/core/roles.ts';
+import type { KeyRecord } from '../../src/store/store.ts';
 
 export interface Built {
   app: FastifyInstance;
@@ -26,6 +28,22 @@ export interface Built {
   call(key: string | undefined, method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   /** A project and one key of each role in it. */
   project(name?: string): Promise<{ id: string; owner: string; writer: string; reader: string }>;
+}
+
+/**
+ * A key made in the store, not through the API, so that it leaves no self-audit record (keys
+ * made through the API do) and a project's log starts empty.
+ */
+export async function storeKey(
+  node: VeritrailNode,
+  role: Role,
+  projectId: string | null,
+  description: string,
+  credentials?: KeyCredentials,
+): Promise<{ record: KeyRecord; secret: string }> {
+  const made = newApiKey(role, projectId, description, Date.now(), credentials);
+  await node.store.createKey(made.record);
+  return made;
 }
 
 export async function build(t: TestContext, options: NodeConfig & { engine?: EngineName } = {}): Promise<Built> {
@@ -64,13 +82,7 @@ export async function build(t: TestContext, options: NodeConfig & { engine?: Eng
       const created = await call(orgKey, 'POST', '/v1/projects', { name });
       if (created.statusCode !== 201) throw new Error(`couldn't create a project: ${created.body}`);
       const id = created.json<{ id: string }>().id;
-      // Setup keys are made in the store, not through the API, so that the project's log starts
-      // empty (keys made through the API leave self-audit records in it).
-      const key = async (role: 'PROJECT_OWNER' | 'PROJECT_WRITER' | 'PROJECT_READ_ONLY') => {
-        const { record, secret } = newApiKey(role, id, `test ${role}`, Date.now());
-        await node.store.createKey(record);
-        return secret;
-      };
+      const key = async (role: Role) => (await storeKey(node, role, id, `test ${role}`)).secret;
       return { id, owner: await key('PROJECT_OWNER'), writer: await key('PROJECT_WRITER'), reader: await key('PROJECT_READ_ONLY') };
     },
   };

@@ -3,23 +3,21 @@
  * made in the store like the other setup keys of helpers/app.ts, so the project's log stays
  * empty of self-audit records.
  */
-import { newApiKey, serviceAccountClientId } from '../../src/auth/api-keys.ts';
+import { serviceAccountClientId } from '../../src/auth/api-keys.ts';
 import type { Role } from '../../src/core/roles.ts';
-import type { Built } from './app.ts';
+import { storeKey, type Built } from './app.ts';
 
 export const V2 = 'application/vnd.atlas.2023-01-01+json';
 
 /** An Atlas programmatic API key pair: public key (the key id) and private key. */
 export async function atlasKey(vt: Built, projectId: string | null, role: Role = 'PROJECT_OWNER'): Promise<{ publicKey: string; privateKey: string }> {
-  const { record, secret } = newApiKey(role, projectId, `atlas ${role}`, Date.now(), { type: 'atlas', secretBox: vt.node.secretBox });
-  await vt.node.store.createKey(record);
+  const { record, secret } = await storeKey(vt.node, role, projectId, `atlas ${role}`, { type: 'atlas', secretBox: vt.node.secretBox });
   return { publicKey: record.id, privateKey: secret };
 }
 
 /** A service account: OAuth client id and secret. */
 export async function serviceAccount(vt: Built, projectId: string | null, role: Role = 'PROJECT_OWNER'): Promise<{ clientId: string; clientSecret: string; keyId: string }> {
-  const { record, secret } = newApiKey(role, projectId, `service account ${role}`, Date.now(), { type: 'service-account' });
-  await vt.node.store.createKey(record);
+  const { record, secret } = await storeKey(vt.node, role, projectId, `service account ${role}`, { type: 'service-account' });
   return { clientId: serviceAccountClientId(record.id), clientSecret: secret, keyId: record.id };
 }
 

@@ -40,10 +40,17 @@ describe('audit policies cache', () => {
   });
 
   it('a burst at expiry makes one read', async () => {
-    const { policies, stored, reads } = setup();
+    const { policies, stored, advance, reads } = setup();
+    const burst = () => Promise.all(Array.from({ length: 50 }, () => policies.get('p')));
     stored.set('p', { version: 1, config: FILTER_A });
-    await Promise.all(Array.from({ length: 50 }, () => policies.get('p')));
-    assert.equal(reads(), 1);
+    await burst();
+    assert.equal(reads(), 1, 'a cold cache: one read');
+    stored.set('p', { version: 2, config: FILTER_B }); // another node's change
+    advance(1000);
+    const seen = await burst();
+    assert.equal(reads(), 2, 'expired: one more read for the whole burst');
+    assert.equal(policies.compilations, 2, 'and one compilation of the new version');
+    assert.ok(seen.every((policy) => policy.version === 2));
   });
 
   it("applies this node's change at once and another node's after the interval", async () => {

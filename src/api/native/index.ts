@@ -3,9 +3,9 @@
  * parsers, auth hook and error format stay inside this scope.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { registerJsonBodyParsers } from '../json-body-parsers.ts';
 import { auditConfigRoutes } from './audit-config.ts';
 import { nativeAuthHook } from './auth-hook.ts';
-import { registerBodyParsers } from './body-parsers.ts';
 import { nativeErrorHandler } from './errors.ts';
 import { destinationRoutes } from './destinations.ts';
 import { exportRoutes } from './export.ts';
@@ -16,7 +16,8 @@ import { projectRoutes } from './projects.ts';
 import { searchRoutes } from './search.ts';
 
 export const nativeApi: FastifyPluginAsync = async (app) => {
-  registerBodyParsers(app);
+  // Ingest, in its own scope, reads JSON and NDJSON raw.
+  registerJsonBodyParsers(app, ['application/json']);
   app.setErrorHandler(nativeErrorHandler);
   app.addHook('onRequest', nativeAuthHook);
   await app.register(projectRoutes);

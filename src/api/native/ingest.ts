@@ -49,11 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preParsing', async (request, _reply, payload) => {
     const declared = Number(request.headers['content-length']);
     const bytes = Number.isFinite(declared) && declared > 0 ? Math.min(declared, DEFAULT_BODY_LIMIT_BYTES) : DEFAULT_BODY_LIMIT_BYTES;
-    if (!budget.tryReserve(bytes)) {
-      const error = new VT_ERR_STORE_BUSY(1);
-      error.headers = { 'retry-after': '1' };
-      throw error;
-    }
+    if (!budget.tryReserve(bytes)) throw new VT_ERR_STORE_BUSY(1);
     request.admittedBytes = bytes;
     return payload;
   });

@@ -5,6 +5,7 @@
 import { Type, type Static } from 'typebox';
 import { KEY_TYPES } from '../../core/key-types.ts';
 import { PROJECT_ROLES } from '../../core/roles.ts';
+import { CONFIGURATION_TYPES } from '../../policy/audit-config.ts';
 import { DROP_REASONS } from '../../policy/audit-policy.ts';
 
 export const ErrorBody = Type.Object(
@@ -30,14 +31,14 @@ export type CreateProjectBody = Static<typeof CreateProjectBody>;
 
 export const ProjectList = Type.Object({ results: Type.Array(Project), totalCount: Type.Integer() });
 
-export const ProjectRole = Type.Union(PROJECT_ROLES.map((role) => Type.Literal(role)));
+export const ProjectRole = Type.Enum(PROJECT_ROLES);
 
 export const CreateKeyBody = Type.Object(
   {
     role: ProjectRole,
     description: Type.Optional(Type.String({ maxLength: 500 })),
     type: Type.Optional(
-      Type.Union([Type.Literal(KEY_TYPES[0]), Type.Literal(KEY_TYPES[1]), Type.Literal(KEY_TYPES[2])], {
+      Type.Enum(KEY_TYPES, {
         description: 'native (default): Bearer only; atlas: also an Atlas API key pair for HTTP Digest; service-account: also OAuth client credentials.',
       }),
     ),
@@ -83,7 +84,7 @@ export const Receipt = Type.Object({
 export const DroppedReceipt = Type.Object({
   eventId: Type.String(),
   recorded: Type.Literal(false),
-  reason: Type.Union([Type.Literal(DROP_REASONS.disabled), Type.Literal(DROP_REASONS.authorizationSuccess), Type.Literal(DROP_REASONS.filter)], {
+  reason: Type.Enum(Object.values(DROP_REASONS), {
     description: "Why the project's audit configuration did not record the event.",
   }),
 });
@@ -171,7 +172,7 @@ export const AuditConfigView = Type.Object(
     enabled: Type.Boolean({ description: 'False: no event of the project is recorded.' }),
     auditFilter: Type.Optional(Type.String({ description: 'A MongoDB query document (JSON or shell syntax) events must match to be recorded.' })),
     auditAuthorizationSuccess: Type.Boolean({ description: 'False: successful authCheck events are dropped whatever the filter says.' }),
-    configurationType: Type.Union([Type.Literal('NONE'), Type.Literal('FILTER_BUILDER'), Type.Literal('FILTER_JSON')], {
+    configurationType: Type.Enum(CONFIGURATION_TYPES, {
       description: 'NONE: never configured, and every event is recorded. Read-only.',
     }),
     version: Type.Integer({ description: 'The configuration version; 0 when never configured.' }),

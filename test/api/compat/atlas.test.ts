@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../../helpers/app.ts';
-import { accessToken, V2 } from '../../helpers/atlas.ts';
+import { accessToken, serviceAccount, V2 } from '../../helpers/atlas.ts';
 import { parseEnvelope } from '../../../src/core/envelope.ts';
 
 type Call = (method: string, url: string, options?: { body?: string | object; accept?: string | null; contentType?: string; token?: string | null }) => Promise<import('fastify').LightMyRequestResponse>;
@@ -239,5 +239,32 @@ describe('Atlas auditLog: changing it', () => {
     const system = await vt.node.store.readEntries(vt.node.systemProjectId, systemBefore, await vt.node.store.treeSize(vt.node.systemProjectId));
     assert.deepEqual(system.map((e) => (parseEnvelope(e.envelope).event as Record<string, any>).errorCode), ['VT_ERR_AUTH_INVALID'], 'only the refused token, not the challenge');
     assert.equal((await vt.node.auditConfigs.history(p.id)).at(-1)!.change!.via, 'atlas-v2');
+  });
+});
+
+describe('Atlas OAuth: revoking tokens', () => {
+  it('with the deny list full, refuses 503 temporarily_unavailable and Retry-After until its first token expires', async (t) => {
+    let now = Date.now();
+    const vt = await build(t, { maxRevokedTokens: 1, clock: { now: () => now } });
+    const p = await vt.project();
+    const account = await serviceAccount(vt, p.id);
+    const oauth = (path: string, payload: string) =>
+      vt.app.inject({
+        method: 'POST',
+        url: `/api/oauth/${path}`,
+        headers: { authorization: `Basic ${Buffer.from(`${account.clientId}:${account.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+    const token = async () => (await oauth('token', 'grant_type=client_credentials')).json<{ access_token: string }>().access_token;
+    const first = await token();
+    assert.equal((await oauth('revoke', `token=${first}`)).statusCode, 200);
+    now += 600_000;
+    const second = await token();
+    const refused = await oauth('revoke', `token=${second}`);
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.headers['retry-after'], '3000', 'the first revoked token expires in 50 minutes');
+    assert.equal(refused.json<{ error: string }>().error, 'temporarily_unavailable');
+    now += 3_000_000;
+    assert.equal((await oauth('revoke', `token=${second}`)).statusCode, 200, 'once it has expired, there is room');
   });
 });

@@ -9,6 +9,7 @@
  * before the existence check (as in the native API), so it cannot probe which projects exist.
  */
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '../../../auth/bearer-token.ts';
 import { requirePermission, type Principal } from '../../../auth/principal.ts';
 import { VeritrailError, VT_ERR_AUTH_MISSING } from '../../../core/errors.ts';
 import { resolveProject } from '../../project-access.ts';
@@ -28,8 +29,8 @@ declare module 'fastify' {
 async function authenticate(request: FastifyRequest, header: string): Promise<Principal> {
   const node = request.server.veritrail;
   if (/^Digest\s/i.test(header)) return node.digest.authenticate(header, request.method, request.raw.url ?? request.url);
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return node.accessTokens.authenticate(bearer[1]!);
+  const token = bearerToken(header);
+  if (token) return node.accessTokens.authenticate(token);
   throw new VT_ERR_AUTH_MISSING();
 }
 

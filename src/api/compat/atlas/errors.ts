@@ -18,10 +18,8 @@ interface AtlasErrorShape {
   parameter?: 'groupId' | 'field';
 }
 
+/** Authentication failures (not authorisation): their 401 carries a new Digest challenge. */
 const UNAUTHORIZED: AtlasErrorShape = { status: 401, errorCode: 'UNEXPECTED_ERROR', detail: 'You are not authorized for this resource.' };
-
-/** Codes whose 401 carries a new Digest challenge (authentication, not authorisation). */
-const CHALLENGED = new Set<ErrorCode>(['VT_ERR_AUTH_MISSING', 'VT_ERR_AUTH_INVALID', 'VT_ERR_AUTH_NONCE_STALE', 'VT_ERR_AUTH_TOKEN_EXPIRED']);
 
 /** The §6 table. Codes not named here fall back by status (FALLBACK). */
 const ATLAS_ERRORS: Partial<Record<ErrorCode, AtlasErrorShape>> = {
@@ -51,7 +49,7 @@ function fallback(status: number): AtlasErrorShape {
 }
 
 /** The ApiError body, keys sorted; `badRequestDetail` only for a field-level problem. */
-function apiError(error: VeritrailError, request: FastifyRequest): { status: number; body: Record<string, unknown> } {
+function apiError(error: VeritrailError, request: FastifyRequest): { shape: AtlasErrorShape; body: Record<string, unknown> } {
   const shape = ATLAS_ERRORS[error.code] ?? fallback(error.statusCode);
   const value =
     shape.parameter === 'groupId'
@@ -70,22 +68,22 @@ function apiError(error: VeritrailError, request: FastifyRequest): { status: num
     ...(shape === UNAUTHORIZED ? {} : { parameters: value === undefined ? [] : [value] }),
     reason: STATUS_CODES[shape.status] ?? 'Error',
   };
-  return { status: shape.status, body };
+  return { shape, body };
 }
 
 /** The Atlas plugin's error handler (also used by its not-found handler). */
 export function atlasErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const mapped = failureOf(error, request);
-  const { status, body } = apiError(mapped, request);
+  const { shape, body } = apiError(mapped, request);
   const query = request.query as { pretty?: unknown; envelope?: unknown } | undefined;
-  if (CHALLENGED.has(mapped.code)) {
+  if (shape === UNAUTHORIZED) {
     // Go's digest client reads only the first WWW-Authenticate header: the Digest one is it.
     void reply.header('www-authenticate', request.server.veritrail.digest.challenge(mapped.code === 'VT_ERR_AUTH_NONCE_STALE'));
   }
   void reply
-    .code(status)
+    .code(shape.status)
     .headers(mapped.headers ?? {})
-    .header('x-error-code', String(body.errorCode))
+    .header('x-error-code', shape.errorCode)
     .type('application/json')
-    .send(renderAtlas(body, status, { pretty: queryFlag(query?.pretty), envelope: queryFlag(query?.envelope) }));
+    .send(renderAtlas(body, shape.status, { pretty: queryFlag(query?.pretty), envelope: queryFlag(query?.envelope) }));
 }

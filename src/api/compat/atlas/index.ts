@@ -6,6 +6,8 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { VT_ERR_BODY_NOT_JSON, VT_ERR_METHOD_NOT_ALLOWED, VT_ERR_ROUTE_NOT_FOUND } from '../../../core/errors.ts';
+import { documentErrorBody } from '../../api-docs.ts';
+import { registerJsonBodyParsers } from '../../json-body-parsers.ts';
 import { atlasAuthHook } from './auth-hook.ts';
 import { atlasErrorHandler } from './errors.ts';
 import { ApiError, AtlasQuery, AuditLog, GroupParams } from './schemas.ts';
@@ -18,22 +20,6 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
   'referrer-policy': 'strict-origin-when-cross-origin',
 };
-
-/** JSON bodies: `application/json` and the versioned `application/vnd.atlas.<date>+json`. */
-function registerBodyParsers(app: FastifyInstance): void {
-  app.removeAllContentTypeParsers();
-  const parse = (_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
-    const text = body.toString();
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (error) {
-      done(new VT_ERR_BODY_NOT_JSON((error as Error).message));
-    }
-  };
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
-  app.addContentTypeParser(/^application\/vnd\.atlas\.[0-9a-z.~-]+\+json\s*(;|$)/i, { parseAs: 'string' }, parse);
-}
 
 function send(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
   const query = request.query as { pretty?: string; envelope?: string };
@@ -73,8 +59,10 @@ function auditLogRoutes(app: FastifyInstance, version: AtlasApiVersion): void {
 }
 
 export const atlasApi: FastifyPluginAsync = async (app) => {
-  registerBodyParsers(app);
+  // JSON bodies: `application/json` and the versioned `application/vnd.atlas.<date>+json`.
+  registerJsonBodyParsers(app, ['application/json', /^application\/vnd\.atlas\.[0-9a-z.~-]+\+json\s*(;|$)/i]);
   app.setErrorHandler(atlasErrorHandler);
+  documentErrorBody(app, ApiError);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
     // Atlas sends plain `application/json` (recorded); Fastify would add a charset to it.

@@ -13,7 +13,9 @@ import {
   VT_ERR_UNSUPPORTED_MEDIA_TYPE,
   type ErrorCode,
 } from '../../../core/errors.ts';
+import { documentErrorBody } from '../../api-docs.ts';
 import { failureOf } from '../../errors.ts';
+import { OAuthError } from './schemas.ts';
 
 const BASIC_REALM = 'Veritrail';
 
@@ -85,6 +87,7 @@ export const atlasOauth: FastifyPluginAsync = async (app) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
   app.setErrorHandler(oauthErrorHandler);
+  documentErrorBody(app, OAuthError);
 
   /** Checks the client's credentials; a refusal of presented credentials is a failed authentication. */
   const authenticateClient = async (request: FastifyRequest, form: Record<string, string>) => {

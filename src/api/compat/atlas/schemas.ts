@@ -4,6 +4,7 @@
  * bad field into Atlas's own error codes rather than a generic schema failure.
  */
 import { Type } from 'typebox';
+import { CONFIGURATION_TYPES } from '../../../policy/audit-config.ts';
 
 export const GroupParams = Type.Object({ groupId: Type.String({ description: 'The project id: 24 lowercase hex characters.' }) });
 
@@ -16,7 +17,7 @@ export const AuditLog = Type.Object(
   {
     auditAuthorizationSuccess: Type.Boolean({ description: 'Record successful authCheck events.' }),
     auditFilter: Type.Optional(Type.String({ description: 'A MongoDB query document (JSON or shell syntax) selecting the events to record.' })),
-    configurationType: Type.Union([Type.Literal('NONE'), Type.Literal('FILTER_BUILDER'), Type.Literal('FILTER_JSON')], { description: 'Read-only.' }),
+    configurationType: Type.Enum(CONFIGURATION_TYPES, { description: 'Read-only.' }),
     enabled: Type.Boolean(),
   },
   { $id: 'AtlasAuditLog' },
@@ -33,3 +34,9 @@ export const ApiError = Type.Object(
   },
   { $id: 'AtlasApiError' },
 );
+
+/** The error body of the token endpoints (RFC 6749 §5.2). */
+export const OAuthError = Type.Object({
+  error: Type.String({ description: 'An RFC 6749 §5.2 code, such as invalid_client' }),
+  error_description: Type.String(),
+});

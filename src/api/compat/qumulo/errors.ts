@@ -1,7 +1,8 @@
 /** Qumulo error bodies (qumulo.md §3): `{"error_class": "<snake_case>", "description": "<text>"}`. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { VeritrailError } from '../../../core/errors.ts';
-import { failureOf } from '../../errors.ts';
+import { validationError, VeritrailError } from '../../../core/errors.ts';
+import { jsonErrorHandler } from '../../errors.ts';
+import { qumuloProblems } from './translate.ts';
 
 const CLASS_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
@@ -20,11 +21,14 @@ export function qumuloErrorBody(error: VeritrailError): { error_class: string; d
   return { error_class: CLASS_BY_STATUS[error.statusCode] ?? (error.statusCode >= 500 ? 'internal_error' : 'invalid_request_error'), description: error.message + details };
 }
 
+const answer = jsonErrorHandler(qumuloErrorBody);
+
+/**
+ * Answers in Qumulo's body. A destination's validation problems name its fields, which Qumulo
+ * clients know by Qumulo's names: renamed before the failure is noted, so self-audit shows the
+ * names the client sent.
+ */
 export function qumuloErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const mapped = failureOf(error, request);
-  void reply
-    .code(mapped.statusCode)
-    .headers(mapped.headers ?? {})
-    .type('application/json; charset=utf-8')
-    .send(qumuloErrorBody(mapped));
+  const inQumuloTerms = error instanceof VeritrailError && error.code === 'VT_ERR_VALIDATION' && error.details ? validationError(qumuloProblems(error.details)) : error;
+  answer(inQumuloTerms, request, reply);
 }

@@ -13,14 +13,17 @@ import os from 'node:os';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from 'typebox';
+import { KEY_PREFIX } from '../../../auth/api-keys.ts';
+import { bearerToken } from '../../../auth/bearer-token.ts';
 import { requirePermission } from '../../../auth/principal.ts';
 import { issueSessionToken, openSessionToken } from '../../../auth/session-tokens.ts';
-import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING, VT_ERR_VALIDATION, validationError } from '../../../core/errors.ts';
-import { destinationProblems, type Destination } from '../../../forward/destination.ts';
+import { VT_ERR_AUTH_INVALID, VT_ERR_AUTH_MISSING, VT_ERR_VALIDATION } from '../../../core/errors.ts';
+import type { Destination } from '../../../forward/destination.ts';
 import type { DestinationStatus } from '../../../forward/destination-worker.ts';
 import { syslogHostname } from '../../../forward/syslog-format.ts';
+import { documentErrorBody } from '../../api-docs.ts';
 import { etag, ifMatch } from '../../etag.ts';
-import { bindProject } from '../../project-access.ts';
+import { resolveProject } from '../../project-access.ts';
 import { qumuloErrorHandler } from './errors.ts';
 import {
   CloudwatchConfig,
@@ -41,7 +44,6 @@ import {
   cloudwatchStatus,
   QUMULO_CLOUDWATCH_ID,
   QUMULO_SYSLOG_ID,
-  qumuloProblems,
   syslogConfig,
   syslogStatus,
 } from './translate.ts';
@@ -51,23 +53,24 @@ async function qumuloAuthHook(request: FastifyRequest): Promise<void> {
   const access = request.routeOptions.config.access;
   if (access === undefined || access === 'public') return;
   const node = request.server.veritrail;
-  const header = request.headers.authorization;
-  const token = header === undefined ? undefined : /^Bearer +(\S+)\s*$/i.exec(header)?.[1];
-  if (!token) throw new VT_ERR_AUTH_MISSING();
   let principal;
   try {
-    const key = token.startsWith('vt_') ? token : openSessionToken(node.secretBox, token, node.clock.now());
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new VT_ERR_AUTH_MISSING();
+    const key = token.startsWith(KEY_PREFIX) ? token : openSessionToken(node.secretBox, token, node.clock.now());
     if (!key) throw new VT_ERR_AUTH_INVALID();
     principal = await node.authenticator.fromSecret(key);
   } catch (error) {
-    request.authFailed = true;
+    // Credentials were presented and refused (another scheme included): a failed
+    // authentication, which self-audit records. A request with no Authorization header is not one.
+    if (request.headers.authorization !== undefined) request.authFailed = true;
     throw error;
   }
   request.principal = principal;
   const named = request.headers['x-veritrail-project'];
   const projectId = principal.projectId ?? (typeof named === 'string' ? named : undefined);
   if (projectId === undefined) throw new VT_ERR_VALIDATION('an ORG_OWNER key must name the cluster\'s project in the X-Veritrail-Project header');
-  await bindProject(request, principal, projectId);
+  request.project = await resolveProject(node, principal, projectId);
   requirePermission(principal, access);
 }
 
@@ -116,6 +119,7 @@ const TARGETS: Array<Target<any>> = [
 export const qumuloApi: FastifyPluginAsyncTypebox = async (app) => {
   const node = app.veritrail;
   app.setErrorHandler(qumuloErrorHandler);
+  documentErrorBody(app, QumuloErrorBody);
   app.addHook('onRequest', qumuloAuthHook);
 
   app.post(
@@ -165,17 +169,10 @@ export const qumuloApi: FastifyPluginAsyncTypebox = async (app) => {
         },
         handler: async (request, reply) => {
           const projectId = request.project!.id;
-          const stored = await node.destinations.write(
-            projectId,
-            target.destinationId,
-            (current) => {
-              const next = target.apply(current, request.body as object, projectId);
-              const problems = qumuloProblems(destinationProblems(next));
-              if (problems.length > 0) throw validationError(problems);
-              return next;
-            },
-            { ifMatch: ifMatch(request.headers['if-match']) },
-          );
+          // DestinationService validates the result; qumuloErrorHandler gives its problems Qumulo's field names.
+          const stored = await node.destinations.write(projectId, target.destinationId, (current) => target.apply(current, request.body as object, projectId), {
+            ifMatch: ifMatch(request.headers['if-match']),
+          });
           return reply.header('etag', etag(stored.version)).send(target.toConfig(stored.destination));
         },
       });

@@ -15,21 +15,22 @@ import type { CloudwatchConfig, SyslogConfig } from './schemas.ts';
 export const QUMULO_CLOUDWATCH_ID = 'qumulo-cloudwatch';
 export const QUMULO_SYSLOG_ID = 'qumulo-syslog';
 
-/** The initial values (qumulo.md §2.1 and §2.3). */
-export const CLOUDWATCH_DEFAULTS: CloudwatchConfig = { region: '', enabled: false, log_group_name: '' };
-export const SYSLOG_DEFAULTS: SyslogConfig = { enabled: false, server_address: '', server_port: 514, local_enabled: false, format: 'csv' };
+/** A CloudWatch target as Qumulo first shows it (qumulo.md §2.1); `streamName` is used when it is made. */
+function newCloudwatch(streamName: string): CloudWatchDestination {
+  return { kind: 'cloudwatch', name: 'Qumulo CloudWatch audit', enabled: false, startFrom: 'now', region: '', logGroupName: '', logStreamName: streamName, createLogGroup: false, format: 'qumulo-json' };
+}
+
+/** A syslog target as Qumulo first shows it (qumulo.md §2.3). */
+const NEW_SYSLOG: SyslogDestination = { kind: 'syslog', name: 'Qumulo remote syslog audit', enabled: false, startFrom: 'now', host: '', port: 514, transport: 'tcp', format: 'csv', appName: 'qumulo', localEnabled: false };
 
 export function cloudwatchConfig(d: Destination | undefined): CloudwatchConfig {
-  if (d?.kind !== 'cloudwatch') return { ...CLOUDWATCH_DEFAULTS };
-  return { enabled: d.enabled, log_group_name: d.logGroupName, region: d.region };
+  const shown = d?.kind === 'cloudwatch' ? d : newCloudwatch('');
+  return { enabled: shown.enabled, log_group_name: shown.logGroupName, region: shown.region };
 }
 
 /** The destination after a PUT or PATCH; `streamName` is used when it is first made. */
 export function applyCloudwatch(current: Destination | undefined, change: Partial<CloudwatchConfig>, streamName: string): CloudWatchDestination {
-  const base: CloudWatchDestination =
-    current?.kind === 'cloudwatch'
-      ? current
-      : { kind: 'cloudwatch', name: 'Qumulo CloudWatch audit', enabled: false, startFrom: 'now', region: '', logGroupName: '', logStreamName: streamName, createLogGroup: false, format: 'qumulo-json' };
+  const base = current?.kind === 'cloudwatch' ? current : newCloudwatch(streamName);
   return {
     ...base,
     ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
@@ -39,15 +40,12 @@ export function applyCloudwatch(current: Destination | undefined, change: Partia
 }
 
 export function syslogConfig(d: Destination | undefined): SyslogConfig {
-  if (d?.kind !== 'syslog') return { ...SYSLOG_DEFAULTS };
-  return { enabled: d.enabled, server_address: d.host, server_port: d.port, local_enabled: d.localEnabled ?? false, format: d.format === 'csv' ? 'csv' : 'json' };
+  const shown = d?.kind === 'syslog' ? d : NEW_SYSLOG;
+  return { enabled: shown.enabled, server_address: shown.host, server_port: shown.port, local_enabled: shown.localEnabled ?? false, format: shown.format === 'csv' ? 'csv' : 'json' };
 }
 
 export function applySyslog(current: Destination | undefined, change: Partial<SyslogConfig>): SyslogDestination {
-  const base: SyslogDestination =
-    current?.kind === 'syslog'
-      ? current
-      : { kind: 'syslog', name: 'Qumulo remote syslog audit', enabled: false, startFrom: 'now', host: '', port: 514, transport: 'tcp', format: 'csv', appName: 'qumulo', localEnabled: false };
+  const base = current?.kind === 'syslog' ? current : NEW_SYSLOG;
   return {
     ...base,
     ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
