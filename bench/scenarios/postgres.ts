@@ -107,7 +107,7 @@ export const postgres: Scenario = {
 
     const raw = await rawInserts(ctx, cluster);
     ctx.log(`raw PostgreSQL: ${Math.round(raw.rate)} rows/s (${Math.round(raw.meanRowBytes)}-byte rows, ${raw.statements} commits)`);
-    figures.push({ id: 'baseline.pg.rows_per_s', scenario: this.name, label: `Baseline: raw pg multi-row INSERTs, ${ROWS_PER_STATEMENT}/statement`, value: raw.rate, unit: 'rows/s' });
+    figures.push({ id: 'baseline.pg.rows_per_s', scenario: this.name, label: `Baseline: raw pg multi-row INSERTs, ${ROWS_PER_STATEMENT}/statement, 1 connection`, value: raw.rate, unit: 'rows/s' });
 
     const batched = await ingestOnPostgres(ctx, cluster, 1, BATCH);
     const oneNode = batched.load.okRate * BATCH;
@@ -118,7 +118,7 @@ export const postgres: Scenario = {
       label: `Ingest on PostgreSQL, batches of ${BATCH}`,
       value: oneNode,
       unit: 'events/s',
-      baseline: { label: 'raw pg INSERTs', value: raw.rate },
+      baseline: { label: 'raw pg INSERTs, 1 connection', value: raw.rate },
       targets: [atLeast(20_000)],
       note: note(batched, 1),
     });

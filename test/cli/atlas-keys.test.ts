@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { api, runCli, startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { tempDir } from '../helpers/stores.ts';
-import { ensureDebianCommand } from '../helpers/debian.ts';
+import { ensureDebianTool } from '../helpers/debian.ts';
 
 const run = promisify(execFile);
 
@@ -22,7 +22,7 @@ describe('Atlas keys from the CLI, used by curl against veritrail serve', () => 
   let account: { clientId: string; clientSecret: string };
 
   before(async () => {
-    ensureDebianCommand('curl');
+    ensureDebianTool('curl');
     dataDir = tempDir('vt-atlas-cli-');
     // The first key of an empty data directory, made offline: an Atlas key pair.
     const made = runCli(['keys', 'create', '--role', 'ORG_OWNER', '--type', 'atlas', '--data', dataDir]);

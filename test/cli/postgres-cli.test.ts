@@ -15,13 +15,13 @@ import { api, runCli, startServer } from '../helpers/server-process.ts';
 import { postgresCluster } from '../helpers/postgres.ts';
 import { ENGINES, tempDir } from '../helpers/stores.ts';
 import { parseSignerKey } from '../../src/log/signed-note.ts';
-import { ensureDebianCommand } from '../helpers/debian.ts';
+import { ensureDebianTool } from '../helpers/debian.ts';
 
 const run = promisify(execFile);
 
 describe('the CLI on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {
   it('shared key, keys create beside a running node, fsck finds a changed entry', async (t) => {
-    ensureDebianCommand('curl');
+    ensureDebianTool('curl');
     const cluster = await postgresCluster();
     const url = await cluster.createDatabase();
     const dataDir = tempDir('vt-pgcli-');

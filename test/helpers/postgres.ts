@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { ensureDebianTool } from './debian.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -32,16 +33,6 @@ let databases = 0;
 export function postgresCluster(): Promise<PostgresCluster> {
   cluster ??= startCluster();
   return cluster;
-}
-
-function ensureBinaries(): void {
-  if (fs.existsSync(path.join(BIN, 'pg_ctl'))) return;
-  if (process.getuid?.() !== 0) throw new Error(`PostgreSQL 15 is not installed (${BIN}); run: apt-get install -y postgresql`);
-  // Test files run two at a time; the second to get here waits for the first's dpkg lock.
-  const wait = ['-o', 'DPkg::Lock::Timeout=600'];
-  execFileSync('apt-get', [...wait, 'update'], { stdio: 'ignore' });
-  execFileSync('apt-get', [...wait, 'install', '-y', '--no-install-recommends', 'postgresql'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (!fs.existsSync(path.join(BIN, 'pg_ctl'))) throw new Error(`installed postgresql, but ${BIN}/pg_ctl is still missing`);
 }
 
 async function freePort(): Promise<number> {
@@ -69,7 +60,7 @@ function runAsOwner(command: string, args: string[]): void {
 }
 
 async function startCluster(): Promise<PostgresCluster> {
-  ensureBinaries();
+  ensureDebianTool('pg_ctl', 'postgresql', [BIN]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vt-pg-'));
   const dataDir = path.join(dir, 'data');
   if (process.getuid?.() === 0) fs.chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), 0);

@@ -57,10 +57,17 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   };
 }
 
-/** Runs the CLI to completion. */
+/** How long one CLI command may run before runCli kills it: a command that hangs fails its test. */
+const CLI_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs the CLI to completion. One that runs past the timeout is killed with SIGKILL (SIGTERM
+ * could let it exit 0) and comes back with status null and the reason at the end of stderr.
+ */
 export function runCli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: CLI_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const reason = result.error ? `\nveritrail ${args.join(' ')}: ${result.error.message}` : '';
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr + reason };
 }
 
 /** fetch with a key. */

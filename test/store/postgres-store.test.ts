@@ -26,16 +26,22 @@ function entryAt(projectId: string, fromSize: number, eventId: string): LogAppen
 describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {
   it('a holder that stalls loses the sequencer lock after the lease, and its late append is refused', async (t) => {
     const url = await freshDatabase(t);
-    const stalled = await PgStore.open({ url, leaseMs: 1000 });
+    const LEASE_MS = 1000;
+    const stalled = await PgStore.open({ url, leaseMs: LEASE_MS });
     const other = await PgStore.open({ url });
     t.after(() => Promise.all([stalled.close(), other.close()]));
     const project = testProject();
     await stalled.createProject(project);
 
     // The stalled node takes the lock and then does nothing (a hung process, a lost machine).
+    // The other node gets the lock once this node's lease ends: not before, and well before the
+    // default lease (DEFAULT_POSTGRES_LEASE_MS), which would mean `leaseMs` was not applied.
     const held = await stalled.lockLogs([project.id]);
-    const taken = await Promise.race([other.lockLogs([project.id]), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000).unref())]);
-    assert.ok(taken, 'PostgreSQL ended the stalled session and the other node got the lock');
+    const asked = Date.now();
+    const taken = await Promise.race([other.lockLogs([project.id]), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5 * LEASE_MS).unref())]);
+    const waited = Date.now() - asked;
+    assert.ok(taken, `PostgreSQL ended the stalled session within ${5 * LEASE_MS} ms and the other node got the lock`);
+    assert.ok(waited >= 0.8 * LEASE_MS, `the other node waited for the lease (${waited} ms)`);
     await other.append([entryAt(project.id, 0, 'from-other')]);
     await taken.release();
 

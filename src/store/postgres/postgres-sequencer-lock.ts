@@ -22,7 +22,7 @@ import type pg from 'pg';
 import type { LogLock } from '../store.ts';
 
 /** Advisory-lock namespaces (the first key of the two-key form); the second key is a pk. */
-const SEQUENCER_NAMESPACE = 0x56540001;
+export const SEQUENCER_NAMESPACE = 0x56540001;
 export const CHECKPOINT_NAMESPACE = 0x56540002;
 /** The one-key advisory lock held while a node migrates the schema. */
 const MIGRATION_LOCK_KEY = 0x5654_0000_0003n;

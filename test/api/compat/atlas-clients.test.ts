@@ -13,7 +13,7 @@ import { request } from 'urllib';
 import * as oauth from 'oauth4webapi';
 import { build, type Built } from '../../helpers/app.ts';
 import { atlasKey, serviceAccount, V2 } from '../../helpers/atlas.ts';
-import { ensureDebianCommand } from '../../helpers/debian.ts';
+import { ensureDebianTool } from '../../helpers/debian.ts';
 import { digestAuthorization, parseChallenge } from '../../helpers/digest-client.ts';
 import { parseEnvelope } from '../../../src/core/envelope.ts';
 
@@ -39,7 +39,7 @@ async function curl(args: string[]): Promise<{ status: number; body: string }> {
 }
 
 describe('Atlas dialect with real clients (local server)', () => {
-  before(() => ensureDebianCommand('curl'));
+  before(() => ensureDebianTool('curl'));
 
   it('curl --digest: the seeds\' v2 GET and PATCH (Accept 2025-03-12) and v1.0 GET', async (t) => {
     const { vt, url, projectId } = await listening(t);
