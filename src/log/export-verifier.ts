@@ -23,7 +23,6 @@ import os from 'node:os';
 import { hash } from 'node:crypto';
 import { canonicalize } from '../core/canonical-json.ts';
 import { forEachLine, readLastLine, readLineChunks } from '../core/lines.ts';
-import { sourceModule } from '../core/package-root.ts';
 import { startTsWorker } from '../core/ts-worker.ts';
 import type { HashedRange, HashRange } from './export-hash-worker.ts';
 import { envelopeText } from '../core/envelope.ts';
@@ -77,7 +76,6 @@ export async function verifyExport(lines: AsyncIterable<Buffer>, verifier: NoteV
 const READ_CHUNK = 4 << 20;
 /** Below this size a file is verified on the calling thread: starting workers would cost more. */
 const PARALLEL_MIN_BYTES = 32 << 20;
-const WORKER_URL = sourceModule('src/log/export-hash-worker.ts');
 
 export interface VerifyFileOptions {
   /** Bytes per read (default 4 MiB); a chunk grows to hold a longer line. */
@@ -162,7 +160,7 @@ function firstLineCarriesProof(fd: number): boolean {
 
 /** One worker thread of export-hash-worker.ts; it answers requests in the order they came. */
 class HashWorker {
-  private readonly worker = startTsWorker(WORKER_URL);
+  private readonly worker = startTsWorker('src/log/export-hash-worker.ts');
   private readonly waiting: Array<{ resolve(hashed: HashedRange): void; reject(error: Error): void }> = [];
 
   constructor() {

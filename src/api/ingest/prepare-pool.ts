@@ -10,7 +10,6 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../core/ts-worker.ts';
-import { sourceModule } from '../../core/package-root.ts';
 import { unpackItems, type BodyKind, type PrepareOutcome } from '../../log/prepare.ts';
 import type { PrepareJob } from './prepare-worker.ts';
 
@@ -28,8 +27,6 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const WORKER_URL = sourceModule('src/api/ingest/prepare-worker.ts');
-
 export class PreparePool {
   private readonly workers: Worker[] = [];
   /** Jobs sent and not answered, by id; each worker's own map, so a crash fails only its jobs. */
@@ -42,7 +39,7 @@ export class PreparePool {
   }
 
   private spawn(): Worker {
-    const worker = startTsWorker(WORKER_URL);
+    const worker = startTsWorker('src/api/ingest/prepare-worker.ts');
     const jobs = new Map<number, Pending>();
     this.pending.set(worker, jobs);
     worker.unref();
