@@ -81,7 +81,7 @@ export class VeritrailNode {
     this.auditConfigs = new AuditConfigs(store, { clock, refreshMs: config.auditPolicyRefreshMs });
     this.digest = new DigestAuthenticator(store, secretBox, authenticator, new DigestNonces(secretBox.deriveKey('digest nonces'), clock));
     this.accessTokens = new AccessTokens(store, secretBox.deriveKey('oauth access tokens'), authenticator, clock, { maxRevoked: config.maxRevokedTokens });
-    this.preparer = new IngestPreparer(appender.limits, (projectId) => this.auditConfigs.policy(projectId), { workers: config.prepareWorkers });
+    this.preparer = new IngestPreparer((projectId) => this.auditConfigs.policy(projectId), { workers: config.prepareWorkers });
   }
 
   static async open(input: NodeConfig): Promise<VeritrailNode> {

@@ -11,16 +11,21 @@ import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_METRICS_ACCESS, DEFAULT_PORT, D
 import { isRole } from '../core/roles.ts';
 import { KEY_TYPES, type KeyType } from '../core/key-types.ts';
 import type { KeyCredentials } from '../auth/api-keys.ts';
-import { CHECKPOINT_KEY_FILE } from '../log/log-key.ts';
-import { generateSigner, parseSignerKey, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
+import { CHECKPOINT_KEY_FILE, loadSigner } from '../log/log-key.ts';
+import { generateSigner, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
 import { DEFAULT_FORWARD_LEASE_MS } from '../forward/destination-worker.ts';
 
 const program = new Command('veritrail').description('A tamper-evident audit log service').showHelpAfterError();
 
 const dataOption = () => new Option('--data <dir>', 'data directory').env('VERITRAIL_DATA').default(DEFAULT_DATA_DIR);
-/** An empty VERITRAIL_DATABASE_URL counts as unset (SQLite), as an empty variable usually means. */
 const storeOption = () => new Option('--store <url>', 'PostgreSQL URL (postgres://...) instead of SQLite in --data').env('VERITRAIL_DATABASE_URL');
 const checkpointKeyOption = () => new Option('--checkpoint-key <text>', 'checkpoint signer key (PRIVATE+KEY+...) instead of the data directory file').env('VERITRAIL_CHECKPOINT_KEY');
+
+// An empty VERITRAIL_DATABASE_URL counts as unset (SQLite), as an empty variable usually means.
+// Here, for every command: an option parser cannot unset a value (commander stores '' instead).
+program.hook('preAction', (_program, command) => {
+  if (command.getOptionValue('store') === '') command.setOptionValue('store', undefined);
+});
 
 program
   .command('serve')
@@ -45,7 +50,7 @@ program
       port: Number(options.port),
       host: options.host,
       dataDir: options.data,
-      storeUrl: options.store || undefined,
+      storeUrl: options.store,
       originHost: options.originHost,
       checkpointKey: options.checkpointKey,
       serverSecret: options.serverSecret,
@@ -68,10 +73,11 @@ program
   .addOption(checkpointKeyOption())
   .action(async (options: { data: string; store?: string; project?: string; key?: string; checkpointKey?: string }) => {
     const [{ openStore }, { fsckLog }] = await Promise.all([import('../store/open-store.ts'), import('../log/fsck.ts')]);
-    const verifier = options.key
-      ? readVerifier(options.key)
-      : parseSignerKey(options.checkpointKey ?? fs.readFileSync(path.join(options.data, CHECKPOINT_KEY_FILE), 'utf8'));
-    const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data, readOnly: true });
+    const verifier = options.key ? readVerifier(options.key) : loadSigner(options.data, options.checkpointKey);
+    if (!verifier) {
+      throw new Error(`fsck needs the log's key and found none: give --key VKEY (GET /v1/log/key), or --checkpoint-key (VERITRAIL_CHECKPOINT_KEY), or a --data directory holding ${CHECKPOINT_KEY_FILE}`);
+    }
+    const store = await openStore({ storeUrl: options.store, dataDir: options.data, readOnly: true });
     let failed = 0;
     try {
       const projects = (await store.listProjects()).filter((p) => !options.project || p.id === options.project);
@@ -151,7 +157,7 @@ program
       import('node:stream/promises'),
     ]);
     const range = parseTimeRange(options.from, options.to);
-    const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data, readOnly: true });
+    const store = await openStore({ storeUrl: options.store, dataDir: options.data, readOnly: true });
     try {
       if (!(await store.getProject(options.project))) throw new Error(`no project ${options.project} in ${options.data}`);
       const checkpoint = await store.latestCheckpoint(options.project);
@@ -187,7 +193,7 @@ keys
       import('../core/secret-box.ts'),
       import('../log/server-secret.ts'),
     ]);
-    const store = await openStore({ storeUrl: options.store || undefined, dataDir: options.data });
+    const store = await openStore({ storeUrl: options.store, dataDir: options.data });
     try {
       if (options.project && !(await store.getProject(options.project))) throw new Error(`no project ${options.project}`);
       const credentials: KeyCredentials =

@@ -30,8 +30,15 @@ export const PACKAGE_ROOT = (() => {
 
 export const CACHE_DIR = path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'veritrail');
 
-/** A fingerprint of every source file (path, size, mtime) and of Node.js: cheap, and changes with any edit. */
+/** @type {string | undefined} */
+let fingerprint;
+
+/**
+ * A fingerprint of every source file (path, size, mtime) and of Node.js: cheap, and changes with
+ * any edit. Taken once per process, whose workers all run the sources it started with.
+ */
 export function sourceFingerprint() {
+  if (fingerprint) return fingerprint;
   const hash = createHash('sha256').update(process.version);
   const walk = (dir) => {
     for (const item of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -44,7 +51,7 @@ export function sourceFingerprint() {
     }
   };
   walk(path.join(PACKAGE_ROOT, 'src'));
-  return hash.digest('hex').slice(0, 16);
+  return (fingerprint = hash.digest('hex').slice(0, 16));
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * MongoDB query documents (find()-style predicates), compiled once and evaluated in memory by
- * mingo, the well-kept evaluator DESIGN.md calls for. Shared by whoever matches events with MQL
- * (search's `filter`; audit-policy filters can use the same), so that both agree on the
- * language:
+ * mingo, the well-kept evaluator DESIGN.md calls for. Used by search's `filter`. Audit-policy
+ * filters (policy/audit-filter.ts) compile their own: they accept Atlas's relaxed shell syntax
+ * and let operators Veritrail does not evaluate match nothing, where this compiler takes JSON
+ * and refuses them. This compiler's rules:
  *  - operators that run code (`$where`, `$function`, `$accumulator`) are refused: mingo's
  *    `scriptEnabled` is off;
  *  - Extended JSON dates (`{"$date": "2026-01-01T00:00:00Z"}`, `{"$date": ms}`,

@@ -11,27 +11,30 @@
  * instead, as the main process does.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { bundleFor, PACKAGE_ROOT } from './bundle.js';
 
 /** Bundle files by entry module, made once per process (undefined: none could be made). */
 const bundles = new Map<string, string | undefined>();
 
-function bundleOf(moduleUrl: string): string | undefined {
+function bundleOf(entry: string): string | undefined {
   try {
-    const entry = path.relative(PACKAGE_ROOT, fileURLToPath(moduleUrl));
     return bundleFor(path.basename(entry, '.ts'), entry);
   } catch {
     return undefined;
   }
 }
 
-/** Starts a worker on a TypeScript module: from its bundle, else through tsx. */
-export function startTsWorker(moduleUrl: string, options: WorkerOptions = {}): Worker {
-  if (!bundles.has(moduleUrl)) bundles.set(moduleUrl, bundleOf(moduleUrl));
-  const bundle = bundles.get(moduleUrl);
+/**
+ * Starts a worker on a TypeScript module, given its path from the package root (`src/...ts`):
+ * from its bundle, else through tsx.
+ */
+export function startTsWorker(entry: string, options: WorkerOptions = {}): Worker {
+  if (!bundles.has(entry)) bundles.set(entry, bundleOf(entry));
+  const bundle = bundles.get(entry);
   if (bundle) return new Worker(bundle, options);
+  const moduleUrl = pathToFileURL(path.join(PACKAGE_ROOT, entry)).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(moduleUrl)}); });`;
   return new Worker(bootstrap, { ...options, eval: true });
 }

@@ -1,35 +1,16 @@
 /**
- * The one way events enter a log, whichever API they came through. It holds, once and above
- * every store engine (STYLE.md §6), the per-request limits every preparation path applies
- * (prepare.ts enforces them: batch and event sizes, all-or-nothing batches whose refusal names
- * each bad event), pushes back when the sequencer is behind, and returns receipts only after
- * the durable commit (the sequencer's promise).
+ * The one way events enter a log, whichever API they came through. Once and above every store
+ * engine (STYLE.md §6), it pushes back when the sequencer is behind and returns receipts only
+ * after the durable commit (the sequencer's promise). Events reach it prepared within
+ * prepare.ts's INGEST_LIMITS (batch and event sizes, all-or-nothing batches whose refusal names
+ * each bad event): by `prepare` here, or by api/ingest for request bodies.
  */
-import {
-  VT_ERR_BATCH_INVALID,
-  VT_ERR_BATCH_TOO_MANY,
-  VT_ERR_BODY_NOT_EVENTS,
-  VT_ERR_BODY_NOT_JSON,
-  VT_ERR_EVENT_TOO_LARGE,
-  VT_ERR_STORE_BUSY,
-  withDetails,
-  type VeritrailError,
-} from '../core/errors.ts';
+import { VT_ERR_STORE_BUSY } from '../core/errors.ts';
 import type { Checkpointer } from './checkpointer.ts';
-import {
-  DEFAULT_MAX_EVENT_BYTES,
-  DEFAULT_MAX_EVENTS_PER_REQUEST,
-  isDropped,
-  prepareEvents,
-  type PrepareLimits,
-  type PrepareOutcome,
-  type PreparedEvent,
-  type PreparedItem,
-} from './prepare.ts';
+import { accepted, INGEST_LIMITS, prepareEvents, type PreparedEvent } from './prepare.ts';
 import type { Receipt, Sequencer } from './sequencer.ts';
 import type { TreeReader } from './tree-reader.ts';
 
-export { DEFAULT_MAX_EVENTS_PER_REQUEST };
 /**
  * Events queued for the sequencer beyond which new requests get 503 + Retry-After instead of
  * waiting. Bounds memory under any load: about 1 KiB per queued event plus its request.
@@ -49,8 +30,6 @@ export interface AppendReceipt extends Receipt {
 }
 
 export class Appender {
-  /** The per-request limits every preparation path applies (spec/api.md "Ingest"). */
-  readonly limits: PrepareLimits;
   private readonly maxQueuedEvents: number;
 
   constructor(
@@ -59,7 +38,6 @@ export class Appender {
     private readonly reader: TreeReader,
     options: AppenderOptions = {},
   ) {
-    this.limits = { maxEvents: DEFAULT_MAX_EVENTS_PER_REQUEST, maxEventBytes: DEFAULT_MAX_EVENT_BYTES };
     this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS;
   }
 
@@ -68,7 +46,8 @@ export class Appender {
    * audit policy: Veritrail's own records). Throws the request's 4xx error.
    */
   prepare(projectId: string, events: readonly unknown[], receivedAt: string): PreparedEvent[] {
-    return accepted(prepareEvents(projectId, events, receivedAt, this.limits), this.limits).items.filter((item): item is PreparedEvent => !isDropped(item));
+    // With no drop decider, prepareEvents drops nothing: every item is a PreparedEvent.
+    return accepted(prepareEvents(projectId, events, receivedAt, INGEST_LIMITS)).items as PreparedEvent[];
   }
 
   /** Sequences prepared events; resolves once they are durably in the log. */
@@ -87,24 +66,5 @@ export class Appender {
         inclusionProof: await this.reader.inclusionProof(projectId, receipt.index, checkpoint.treeSize),
       })),
     );
-  }
-}
-
-/** The items of an accepted outcome, or the catalogued 4xx error of a refused one. */
-export function accepted(outcome: PrepareOutcome, limits: PrepareLimits): { single: boolean; items: PreparedItem[] } {
-  if (outcome.ok) return outcome;
-  switch (outcome.reason) {
-    case 'not-json':
-      throw new VT_ERR_BODY_NOT_JSON(outcome.message);
-    case 'not-events':
-      throw new VT_ERR_BODY_NOT_EVENTS();
-    case 'too-many':
-      throw new VT_ERR_BATCH_TOO_MANY(limits.maxEvents, outcome.count);
-    case 'invalid':
-      throw withDetails(new VT_ERR_BATCH_INVALID(outcome.details.length), outcome.details);
-    case 'oversize': {
-      const error: VeritrailError = new VT_ERR_EVENT_TOO_LARGE(outcome.firstField, outcome.firstBytes, limits.maxEventBytes);
-      throw withDetails(error, outcome.details);
-    }
   }
 }

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { readPlainEntryLine } from './export-verifier.ts';
-import { FOLD_BLOCK as BLOCK, perfectRootLatin1 } from './root-folder.ts';
+import { perfectRootLatin1 } from './hashing.ts';
+import { FOLD_BLOCK as BLOCK } from './root-folder.ts';
 
 export interface HashRange {
   file: string;

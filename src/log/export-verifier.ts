@@ -23,7 +23,6 @@ import os from 'node:os';
 import { hash } from 'node:crypto';
 import { canonicalize } from '../core/canonical-json.ts';
 import { forEachLine, readLastLine, readLineChunks } from '../core/lines.ts';
-import { sourceModule } from '../core/package-root.ts';
 import { startTsWorker } from '../core/ts-worker.ts';
 import type { HashedRange, HashRange } from './export-hash-worker.ts';
 import { envelopeText } from '../core/envelope.ts';
@@ -77,14 +76,14 @@ export async function verifyExport(lines: AsyncIterable<Buffer>, verifier: NoteV
 const READ_CHUNK = 4 << 20;
 /** Below this size a file is verified on the calling thread: starting workers would cost more. */
 const PARALLEL_MIN_BYTES = 32 << 20;
-const WORKER_URL = sourceModule('src/log/export-hash-worker.ts');
 
 export interface VerifyFileOptions {
   /** Bytes per read (default 4 MiB); a chunk grows to hold a longer line. */
   chunkBytes?: number;
   /**
    * Worker threads that hash lines (0: none, all on this thread). By default, files of 32 MiB
-   * or more use two, or one on a single core.
+   * or more use two, or one on a single core; a from/to export uses none: its lines carry
+   * inclusion proofs, which the workers' fast path leaves to this thread.
    */
   threads?: number;
 }
@@ -99,7 +98,7 @@ export interface VerifyFileOptions {
 export async function verifyExportFile(file: string, verifier: NoteVerifier, options: VerifyFileOptions = {}): Promise<ExportVerification> {
   const state = new ExportVerifier(verifier, readLastLine(file), true);
   const fd = fs.openSync(file, 'r');
-  const threads = options.threads ?? (fs.fstatSync(fd).size >= PARALLEL_MIN_BYTES ? Math.min(2, os.availableParallelism()) : 0);
+  const threads = options.threads ?? (fs.fstatSync(fd).size >= PARALLEL_MIN_BYTES && !firstLineCarriesProof(fd) ? Math.min(2, os.availableParallelism()) : 0);
   const workers = Array.from({ length: threads }, () => new HashWorker());
   try {
     const chunkBytes = options.chunkBytes ?? READ_CHUNK;
@@ -135,7 +134,10 @@ export async function verifyExportFile(file: string, verifier: NoteVerifier, opt
             }
           }
           if (index >= 0) state.plainEntry(index, leaves.toString('binary', 32 * k, 32 * k + 32));
-          else state.line(Buffer.from(hashed.others.get(k)!));
+          else {
+            const line = hashed.others.get(k)!;
+            state.line(Buffer.from(line.buffer, line.byteOffset, line.byteLength));
+          }
           k++;
         }
       }
@@ -149,9 +151,16 @@ export async function verifyExportFile(file: string, verifier: NoteVerifier, opt
   return state.finish();
 }
 
+/** Whether the file's first line, as Veritrail writes it, carries an inclusion proof: a from/to export. */
+function firstLineCarriesProof(fd: number): boolean {
+  const head = Buffer.alloc(EXPORT_LINE_PREFIX_MAX);
+  const read = fs.readSync(fd, head, 0, head.length, 0);
+  return EXPORT_LINE_PATTERN.exec(head.toString('latin1', 0, read))?.[3] !== undefined;
+}
+
 /** One worker thread of export-hash-worker.ts; it answers requests in the order they came. */
 class HashWorker {
-  private readonly worker = startTsWorker(WORKER_URL);
+  private readonly worker = startTsWorker('src/log/export-hash-worker.ts');
   private readonly waiting: Array<{ resolve(hashed: HashedRange): void; reject(error: Error): void }> = [];
 
   constructor() {

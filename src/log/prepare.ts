@@ -10,7 +10,15 @@
 import { canonicalize, CanonicalJsonError } from '../core/canonical-json.ts';
 import { envelopeText, ownEventId } from '../core/envelope.ts';
 import { newEventId } from '../core/ids.ts';
-import type { ErrorDetail } from '../core/errors.ts';
+import {
+  VT_ERR_BATCH_INVALID,
+  VT_ERR_BATCH_TOO_MANY,
+  VT_ERR_BODY_NOT_EVENTS,
+  VT_ERR_BODY_NOT_JSON,
+  VT_ERR_EVENT_TOO_LARGE,
+  withDetails,
+  type ErrorDetail,
+} from '../core/errors.ts';
 import { HASH_SIZE, leafHash } from './hashing.ts';
 
 /** The largest event, in bytes of its canonical JSON (spec/api.md: 256 KiB). */
@@ -52,10 +60,13 @@ export interface PrepareLimits {
   maxEvents: number;
 }
 
+/** The per-request limits every ingest path applies (spec/api.md "Ingest"); not configurable. */
+export const INGEST_LIMITS: PrepareLimits = { maxEventBytes: DEFAULT_MAX_EVENT_BYTES, maxEvents: DEFAULT_MAX_EVENTS_PER_REQUEST };
+
 /** How a body was framed: one JSON value, or one JSON object per line. */
 export type BodyKind = 'json' | 'ndjson';
 
-/** Why a request was refused; the appender turns each into its catalogued error. */
+/** Why a request was refused; accepted() turns each into its catalogued error. */
 export type PrepareRefusal =
   | { reason: 'not-json'; message: string }
   | { reason: 'not-events' }
@@ -148,6 +159,23 @@ export function prepareEvents(projectId: string, values: readonly unknown[], rec
   }
   if (invalid.length > 0) return { ok: false, reason: 'invalid', details: invalid };
   return { ok: true, single: values.length === 1, items };
+}
+
+/** The items of an outcome prepared with INGEST_LIMITS, or the catalogued 4xx error of a refused one. */
+export function accepted(outcome: PrepareOutcome): { single: boolean; items: PreparedItem[] } {
+  if (outcome.ok) return outcome;
+  switch (outcome.reason) {
+    case 'not-json':
+      throw new VT_ERR_BODY_NOT_JSON(outcome.message);
+    case 'not-events':
+      throw new VT_ERR_BODY_NOT_EVENTS();
+    case 'too-many':
+      throw new VT_ERR_BATCH_TOO_MANY(INGEST_LIMITS.maxEvents, outcome.count);
+    case 'invalid':
+      throw withDetails(new VT_ERR_BATCH_INVALID(outcome.details.length), outcome.details);
+    case 'oversize':
+      throw withDetails(new VT_ERR_EVENT_TOO_LARGE(outcome.firstField, outcome.firstBytes, INGEST_LIMITS.maxEventBytes), outcome.details);
+  }
 }
 
 function describe(value: unknown): string {

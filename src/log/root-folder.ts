@@ -5,39 +5,16 @@
  * hashed elsewhere) merges with the subtrees of its own size, and the root folds them from the
  * right. At most 64 hashes are kept.
  *
- * Hashes are 32-character latin1 strings ('binary', to node:crypto), not Buffers: on Node.js 20,
- * `crypto.hash` returning a Buffer costs about twice what it costs returning a string, and a
+ * Hashes are 32-character latin1 strings, not Buffers (hashing.ts, nodeHashLatin1, says why): a
  * verifier makes one node hash per leaf. (TreeEdge, which also writes tiles, is the sequencer's.)
  */
-import { hash } from 'node:crypto';
-import { EMPTY_ROOT } from './hashing.ts';
+import { EMPTY_ROOT, nodeHashLatin1 } from './hashing.ts';
 
 /**
  * Entries per block that a verifier's worker threads fold themselves (export-hash-worker.ts):
  * a tile's width, so 255 of every 256 node hashes are made off the verifying thread.
  */
 export const FOLD_BLOCK = 256;
-
-/** 0x01 || left || right, rewritten for each node: hashing is synchronous, so calls never overlap. */
-const nodeInput = Buffer.alloc(65, 0x01);
-
-/** SHA-256(0x01 || left || right), all as latin1 strings. */
-export function nodeHashLatin1(left: string, right: string): string {
-  nodeInput.write(left, 1, 'latin1');
-  nodeInput.write(right, 33, 'latin1');
-  return hash('sha256', nodeInput, 'binary');
-}
-
-/** The root of a perfect subtree of 2^k leaf hashes (latin1 strings). */
-export function perfectRootLatin1(leaves: readonly string[]): string {
-  let level = leaves;
-  while (level.length > 1) {
-    const next: string[] = new Array(level.length >> 1);
-    for (let i = 0; i < next.length; i++) next[i] = nodeHashLatin1(level[2 * i]!, level[2 * i + 1]!);
-    level = next;
-  }
-  return level[0]!;
-}
 
 export class RootFolder {
   /** Roots of perfect subtrees, largest first, with their sizes (powers of two, decreasing). */

@@ -158,7 +158,14 @@ export class Sequencer {
   private async commitBatch(batch: PendingRequest[], lockedSizes?: ReadonlyMap<string, number>, attempt = 0): Promise<void> {
     // Steps 1 and 2 only read, side by side. Nothing is written yet; if we crash here, the
     // queued requests were never acknowledged.
-    const projects = [...new Set(batch.map((r) => r.projectId))];
+    // Each log of the batch with the event ids its requests carry, in batch order.
+    const idsByProject = new Map<string, string[]>();
+    for (const request of batch) {
+      let ids = idsByProject.get(request.projectId);
+      if (!ids) idsByProject.set(request.projectId, (ids = []));
+      for (const event of request.events) ids.push(event.eventId);
+    }
+    const projects = [...idsByProject.keys()];
     let edges: Map<string, TreeEdge>;
     let stored: Map<string, Map<string, StoredEntry>>;
     try {
@@ -168,15 +175,7 @@ export class Sequencer {
         // Step 2: look up every event id of the batch in one query per log, for de-duplication.
         // This is race-free because this sequencer holds these logs' lock (commitLocked); should
         // the lock have been lost, the store refuses a stored id in step 5 and we plan again.
-        (async () =>
-          new Map(
-            await Promise.all(
-              projects.map(async (p) => {
-                const ids = batch.filter((r) => r.projectId === p).flatMap((r) => r.events.map((e) => e.eventId));
-                return [p, await this.store.findByEventIds(p, ids)] as const;
-              }),
-            ),
-          ))(),
+        (async () => new Map(await Promise.all(projects.map(async (p) => [p, await this.store.findByEventIds(p, idsByProject.get(p)!)] as const))))(),
       ]);
     } catch (error) {
       this.fail(batch, projects, error);

@@ -8,12 +8,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../core/ts-worker.ts';
-import { sourceModule } from '../core/package-root.ts';
 import type { Store } from '../store/store.ts';
 import { SearchProgress, type SearchIndexerOptions, type SearchIndexing } from './search-indexer.ts';
 import type { FromSearchWorker, SearchIndexerWorkerData, ToSearchWorker } from './search-indexer-worker.ts';
 
-const WORKER_URL = sourceModule('src/query/search-indexer-worker.ts');
 /** After the thread dies unexpectedly, how long before a new one starts. */
 const RESTART_MS = 1000;
 
@@ -36,7 +34,7 @@ export class SearchIndexerThread implements SearchIndexing {
 
   private start(): Worker {
     const data: SearchIndexerWorkerData = { store: this.spec };
-    const worker = startTsWorker(WORKER_URL, { workerData: data });
+    const worker = startTsWorker('src/query/search-indexer-worker.ts', { workerData: data });
     worker.unref();
     worker.on('message', (message: FromSearchWorker) => {
       if (message.type === 'progress') this.progress.record(message.projectId, message.indexed, message.size);

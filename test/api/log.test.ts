@@ -145,6 +145,13 @@ describe('the log', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vt-verify-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const leafChanged = response.body.replace(/("leafHash":")([0-9a-f])/, (_, prefix: string, digit: string) => prefix + (digit === '0' ? '1' : '0'));
+    // A from/to export: every line carries its inclusion proof and is checked on its own.
+    const ranged = await vt.call(p.reader, 'GET', `/v1/projects/${p.id}/export?from=2000-01-01T00:00:00Z`);
+    assert.equal(ranged.statusCode, 200, ranged.body);
+    const rangedLines = ranged.body.trimEnd().split('\n');
+    assert.ok(rangedLines.length > 1000 && rangedLines.slice(0, -1).every((line) => line.includes('"inclusionProof":[')));
+    const rangedTampered = ranged.body.replace('"event 517"', '"event 518"');
+    const rangedSwapped = [rangedLines[1], rangedLines[0], ...rangedLines.slice(2)].join('\n') + '\n';
     for (const threads of [0, 2]) {
       for (const chunkBytes of [undefined, 700]) {
         const options = { threads, ...(chunkBytes ? { chunkBytes } : {}) };
@@ -163,6 +170,10 @@ describe('the log', () => {
         // A changed leaf hash (the bytes no longer match it) is found too.
         assert.equal((await fileVerdict('leaf.jsonl', leafChanged)).firstBadIndex, 0, label);
         assert.match((await verifyExportFile(path.join(dir, 'good.jsonl'), otherKey, options)).problem!, /does not verify/, label);
+        const rangedVerdict = await fileVerdict('ranged.jsonl', ranged.rawPayload);
+        assert.deepEqual([rangedVerdict.ok, rangedVerdict.entries, rangedVerdict.partial], [true, rangedLines.length - 1, true], `${label} ${rangedVerdict.problem}`);
+        assert.equal((await fileVerdict('ranged-tampered.jsonl', rangedTampered)).firstBadIndex, 517, label);
+        assert.match((await fileVerdict('ranged-swapped.jsonl', rangedSwapped)).problem!, /entry 0 appears out of order/, label);
       }
     }
   });

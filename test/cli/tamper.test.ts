@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { api, runCli, startServer } from '../helpers/server-process.ts';
 import { tempDir } from '../helpers/stores.ts';
 import { SQLITE_MAIN_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { CHECKPOINT_KEY_FILE } from '../../src/log/log-key.ts';
 
 const EVENTS = 500;
 
@@ -89,6 +90,16 @@ describe('tamper detection', () => {
     } finally {
       await server.stop();
     }
+    // An empty VERITRAIL_DATABASE_URL means SQLite in --data, as an unset one does.
+    const emptyUrl = runCli(['fsck', '--data', dir], { VERITRAIL_DATABASE_URL: '' });
+    assert.equal(emptyUrl.status, 0, emptyUrl.stdout + emptyUrl.stderr);
+    // With no checkpoint key file, fsck says what it needs, and takes the verifier key instead.
+    fs.rmSync(path.join(dir, CHECKPOINT_KEY_FILE));
+    const keyless = runCli(['fsck', '--data', dir]);
+    assert.equal(keyless.status, 2, keyless.stdout + keyless.stderr);
+    assert.match(keyless.stderr, /fsck needs the log's key and found none: give --key VKEY/);
+    const withKey = runCli(['fsck', '--data', dir, '--key', vkeyFile]);
+    assert.equal(withKey.status, 0, withKey.stdout + withKey.stderr);
   });
 
   it('one byte of one event changed in the database file', async () => {

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ReferenceTree } from '../helpers/reference-tree.ts';
-import { perfectRootLatin1, RootFolder } from '../../src/log/root-folder.ts';
+import { perfectRootLatin1 } from '../../src/log/hashing.ts';
+import { RootFolder } from '../../src/log/root-folder.ts';
 
 describe('RootFolder', () => {
   it('gives the RFC 6962 root at every size from 0 to 1,100', () => {

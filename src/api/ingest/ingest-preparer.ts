@@ -5,8 +5,7 @@
  * thread, where the events are parsed anyway; small ones inline, where a thread hop costs more
  * than it saves. Both paths run the same pure code (log/prepare.ts, policy/audit-policy.ts).
  */
-import { accepted } from '../../log/appender.ts';
-import { prepareBody, prepareEvents, type BodyKind, type PrepareLimits, type PreparedItem } from '../../log/prepare.ts';
+import { accepted, INGEST_LIMITS, prepareBody, prepareEvents, type BodyKind, type PreparedItem } from '../../log/prepare.ts';
 import { policyDecider, type CompiledAuditPolicy } from '../../policy/audit-policy.ts';
 import { DEFAULT_PREPARE_WORKER_MIN_BYTES, defaultPrepareWorkers, PreparePool } from './prepare-pool.ts';
 
@@ -19,7 +18,6 @@ export class IngestPreparer {
   private readonly pool: PreparePool | undefined;
 
   constructor(
-    private readonly limits: PrepareLimits,
     /** The project's compiled audit policy (api/audit-configs.ts). */
     private readonly policyOf: (projectId: string) => CompiledAuditPolicy | Promise<CompiledAuditPolicy>,
     options: IngestPreparerOptions = {},
@@ -33,15 +31,15 @@ export class IngestPreparer {
     const policy = await this.policyOf(projectId);
     const outcome =
       this.pool && body.byteLength >= DEFAULT_PREPARE_WORKER_MIN_BYTES
-        ? await this.pool.prepare(projectId, body, kind, receivedAt, this.limits, policy.recordsEverything ? undefined : { version: policy.version, config: policy.config })
-        : prepareBody(projectId, body, kind, receivedAt, this.limits, policyDecider(policy));
-    return accepted(outcome, this.limits);
+        ? await this.pool.prepare(projectId, body, kind, receivedAt, policy.recordsEverything ? undefined : { version: policy.version, config: policy.config })
+        : prepareBody(projectId, body, kind, receivedAt, INGEST_LIMITS, policyDecider(policy));
+    return accepted(outcome);
   }
 
   /** Prepares events a dialect has already parsed; throws the request's 4xx error. */
   async prepareValues(projectId: string, values: readonly unknown[], receivedAt: string): Promise<PreparedItem[]> {
     const policy = await this.policyOf(projectId);
-    return accepted(prepareEvents(projectId, values, receivedAt, this.limits, policyDecider(policy)), this.limits).items;
+    return accepted(prepareEvents(projectId, values, receivedAt, INGEST_LIMITS, policyDecider(policy))).items;
   }
 
   async close(): Promise<void> {

@@ -10,8 +10,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../core/ts-worker.ts';
-import { sourceModule } from '../../core/package-root.ts';
-import { unpackItems, type BodyKind, type PrepareLimits, type PrepareOutcome } from '../../log/prepare.ts';
+import { unpackItems, type BodyKind, type PrepareOutcome } from '../../log/prepare.ts';
 import type { PrepareJob } from './prepare-worker.ts';
 
 /** Bodies at least this large are prepared in a worker; smaller ones inline. */
@@ -28,8 +27,6 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const WORKER_URL = sourceModule('src/api/ingest/prepare-worker.ts');
-
 export class PreparePool {
   private readonly workers: Worker[] = [];
   /** Jobs sent and not answered, by id; each worker's own map, so a crash fails only its jobs. */
@@ -42,7 +39,7 @@ export class PreparePool {
   }
 
   private spawn(): Worker {
-    const worker = startTsWorker(WORKER_URL);
+    const worker = startTsWorker('src/api/ingest/prepare-worker.ts');
     const jobs = new Map<number, Pending>();
     this.pending.set(worker, jobs);
     worker.unref();
@@ -70,8 +67,11 @@ export class PreparePool {
     return worker;
   }
 
-  /** Prepares a body in the least busy worker. The body is copied, so the caller keeps its buffer. */
-  prepare(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string, limits: PrepareLimits, policy?: PrepareJob['policy']): Promise<PrepareOutcome> {
+  /**
+   * Prepares a body within INGEST_LIMITS in the least busy worker. The body is copied, so the
+   * caller keeps its buffer.
+   */
+  prepare(projectId: string, body: Uint8Array, kind: BodyKind, receivedAt: string, policy?: PrepareJob['policy']): Promise<PrepareOutcome> {
     if (this.closed) return Promise.reject(new Error('the prepare pool is closed'));
     let worker = this.workers[0]!;
     for (const candidate of this.workers) if (this.pending.get(candidate)!.size < this.pending.get(worker)!.size) worker = candidate;
@@ -81,7 +81,7 @@ export class PreparePool {
     return new Promise((resolve, reject) => {
       this.pending.get(worker)!.set(id, { receivedAt, resolve, reject });
       if (this.pending.get(worker)!.size === 1) worker.ref();
-      const job: PrepareJob = { id, projectId, body: copy.buffer as ArrayBuffer, kind, receivedAt, limits, ...(policy ? { policy } : {}) };
+      const job: PrepareJob = { id, projectId, body: copy.buffer as ArrayBuffer, kind, receivedAt, ...(policy ? { policy } : {}) };
       worker.postMessage(job, [job.body]);
     }).finally(() => {
       if (this.pending.get(worker)?.size === 0) worker.unref();

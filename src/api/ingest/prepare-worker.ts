@@ -4,9 +4,9 @@
  * prepare-pool.ts.
  */
 import { parentPort } from 'node:worker_threads';
-import { packItems, prepareBody, type BodyKind, type PrepareLimits } from '../../log/prepare.ts';
-import type { AuditConfig } from '../../policy/audit-config.ts';
-import { compileAuditPolicy, policyDecider, type CompiledAuditPolicy } from '../../policy/audit-policy.ts';
+import { INGEST_LIMITS, packItems, prepareBody, type BodyKind } from '../../log/prepare.ts';
+import { AuditPolicies, type VersionedAuditConfig } from '../../policy/audit-policies.ts';
+import { policyDecider } from '../../policy/audit-policy.ts';
 
 export interface PrepareJob {
   id: number;
@@ -14,30 +14,21 @@ export interface PrepareJob {
   body: ArrayBuffer;
   kind: BodyKind;
   receivedAt: string;
-  limits: PrepareLimits;
   /** The project's audit configuration and its version, unless it records everything. */
-  policy?: { version: number; config: AuditConfig };
+  policy?: VersionedAuditConfig;
 }
 
-/** Compiled policies by `${projectId}@${version}`: a filter is compiled once per version here too. */
-const compiled = new Map<string, CompiledAuditPolicy>();
-const MAX_COMPILED = 1000;
-
-function policyOf(projectId: string, policy: NonNullable<PrepareJob['policy']>): CompiledAuditPolicy {
-  const key = `${projectId}@${policy.version}`;
-  let found = compiled.get(key);
-  if (!found) {
-    found = compileAuditPolicy(policy.config, policy.version);
-    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
-    compiled.set(key, found);
-  }
-  return found;
-}
+/**
+ * Each project's policy compiled once per version here too. Jobs bring their configuration, so
+ * nothing is ever loaded (the loader is never called); a job carrying a version older than one
+ * already seen (a request that raced a configuration change) gets the newer policy.
+ */
+const policies = new AuditPolicies(async () => undefined);
 
 parentPort!.on('message', (job: PrepareJob) => {
   try {
-    const decide = job.policy ? policyDecider(policyOf(job.projectId, job.policy)) : undefined;
-    const outcome = prepareBody(job.projectId, new Uint8Array(job.body), job.kind, job.receivedAt, job.limits, decide);
+    const decide = job.policy ? policyDecider(policies.put(job.projectId, job.policy)) : undefined;
+    const outcome = prepareBody(job.projectId, new Uint8Array(job.body), job.kind, job.receivedAt, INGEST_LIMITS, decide);
     if (outcome.ok) {
       const packed = packItems(outcome.items);
       parentPort!.postMessage({ id: job.id, ok: true, single: outcome.single, packed }, [packed]);

@@ -2,10 +2,9 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PreparePool } from '../../../src/api/ingest/prepare-pool.ts';
-import { isDropped, packItems, prepareBody, unpackItems, type PrepareOutcome } from '../../../src/log/prepare.ts';
+import { INGEST_LIMITS as limits, isDropped, packItems, prepareBody, unpackItems, type PrepareOutcome } from '../../../src/log/prepare.ts';
 import { compileAuditPolicy, policyDecider } from '../../../src/policy/audit-policy.ts';
 
-const limits = { maxEvents: 10_000, maxEventBytes: 256 * 1024 };
 const at = '2026-11-22T10:00:00.000Z';
 const project = 'a'.repeat(24);
 
@@ -34,7 +33,7 @@ describe('prepare', () => {
     it(`${name}: worker and inline agree`, async () => {
       const body = Buffer.from(text);
       const inline = prepareBody(project, body, kind, at, limits);
-      const pooled = await pool.prepare(project, body, kind, at, limits);
+      const pooled = await pool.prepare(project, body, kind, at);
       assert.deepEqual(comparable(pooled), comparable(inline));
     });
   }
@@ -50,7 +49,7 @@ describe('prepare', () => {
       ]),
     );
     const inline = prepareBody(project, body, 'json', at, limits, policyDecider(compileAuditPolicy(config, 3)));
-    const pooled = await pool.prepare(project, body, 'json', at, limits, { version: 3, config });
+    const pooled = await pool.prepare(project, body, 'json', at, { version: 3, config });
     assert.deepEqual(comparable(pooled), comparable(inline));
     assert.ok(inline.ok);
     assert.deepEqual(
@@ -67,12 +66,16 @@ describe('prepare', () => {
     assert.deepEqual(comparable({ ok: true, single: false, items: unpackItems(packItems(outcome.items), at) }), comparable(outcome));
   });
 
-  it('a crashed worker fails its job and is replaced', async () => {
+  // The timeout turns a job left pending forever into a failure, not a hang.
+  it('a crashed worker fails its job and is replaced', { timeout: 60_000 }, async () => {
     const small = new PreparePool(1);
     try {
       const workers = (small as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers;
+      const big = Buffer.from(JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ eventId: `big-${i}`, text: 'x'.repeat(100) }))));
+      const inFlight = small.prepare(project, big, 'json', at);
       await workers[0]!.terminate();
-      const outcome = await small.prepare(project, Buffer.from('{"eventId":"after"}'), 'json', at, limits);
+      await assert.rejects(inFlight, /prepare worker exited/);
+      const outcome = await small.prepare(project, Buffer.from('{"eventId":"after"}'), 'json', at);
       assert.ok(outcome.ok);
     } finally {
       await small.close();
