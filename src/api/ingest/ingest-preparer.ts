@@ -1,11 +1,11 @@
 /**
  * Ingest's preparation step (DESIGN.md: adapter → envelope → audit policy → sequencer): raw
- * bodies and parsed events become prepared or dropped items, by the project's compiled audit
+ * bodies become prepared or dropped items, by the project's compiled audit
  * policy. Large bodies are parsed, validated, canonicalised, hashed and decided in a worker
  * thread, where the events are parsed anyway; small ones inline, where a thread hop costs more
  * than it saves. Both paths run the same pure code (log/prepare.ts, policy/audit-policy.ts).
  */
-import { accepted, INGEST_LIMITS, prepareBody, prepareEvents, type BodyKind, type PreparedItem } from '../../log/prepare.ts';
+import { accepted, INGEST_LIMITS, prepareBody, type BodyKind, type PreparedItem } from '../../log/prepare.ts';
 import { policyDecider, type CompiledAuditPolicy } from '../../policy/audit-policy.ts';
 import { DEFAULT_PREPARE_WORKER_MIN_BYTES, defaultPrepareWorkers, PreparePool } from './prepare-pool.ts';
 
@@ -34,12 +34,6 @@ export class IngestPreparer {
         ? await this.pool.prepare(projectId, body, kind, receivedAt, policy.recordsEverything ? undefined : { version: policy.version, config: policy.config })
         : prepareBody(projectId, body, kind, receivedAt, INGEST_LIMITS, policyDecider(policy));
     return accepted(outcome);
-  }
-
-  /** Prepares events a dialect has already parsed; throws the request's 4xx error. */
-  async prepareValues(projectId: string, values: readonly unknown[], receivedAt: string): Promise<PreparedItem[]> {
-    const policy = await this.policyOf(projectId);
-    return accepted(prepareEvents(projectId, values, receivedAt, INGEST_LIMITS, policyDecider(policy))).items;
   }
 
   async close(): Promise<void> {
