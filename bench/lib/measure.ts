@@ -3,6 +3,7 @@
  * window is open: how many cores it used, and its resident memory.
  */
 import type { BenchContext } from './context.ts';
+import type { Figure } from './figures.ts';
 import { runLoad, type LoadConfig, type LoadResult, type RequestSpec } from './load.ts';
 import { benchProject, type ServerProcess } from './server.ts';
 
@@ -18,6 +19,10 @@ export interface Measured {
   peakMiB: number;
   /** The window on the monotonic clock, in µs (what CPU profiles are stamped with). */
   windowUs: [number, number];
+  /** performance.now() when the load (warm-up included) began and when its last answer came. */
+  loadMs: [number, number];
+  /** With IngestLoad.searchable: how the events became searchable after the load. */
+  search?: SearchCatchUp;
 }
 
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -35,6 +40,7 @@ export async function measureLoad(server: ServerProcess | ServerProcess[], confi
   const windowUs: [number, number] = [0, 0];
   const sample = () => (rssMaxMiB = Math.max(rssMaxMiB, memory().rssMiB));
   const sampler = setInterval(sample, 250);
+  const loadStarted = performance.now();
   try {
     const load = await runLoad(config, {
       onWindow(phase) {
@@ -50,10 +56,54 @@ export async function measureLoad(server: ServerProcess | ServerProcess[], confi
         peakMiB = memory().peakMiB;
       },
     });
-    return { load, serverCpu, rssMaxMiB, peakMiB, windowUs };
+    return { load, serverCpu, rssMaxMiB, peakMiB, windowUs, loadMs: [loadStarted, performance.now()] };
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** After a load, how its events became searchable (the index is built behind the log, asynchronously). */
+export interface SearchCatchUp {
+  /** Entries of the project's log not yet searchable when the load's last answer came. */
+  lagAtStop: number;
+  /** Seconds from then until every entry was searchable; undefined if that took longer than the wait. */
+  seconds?: number;
+  /** Entries in the log over the seconds from the load's start until all were searchable. */
+  searchableRate?: number;
+}
+
+/** The longest a bench waits for the search index to catch up after a load. */
+const CATCH_UP_WAIT_MS = 300_000;
+
+/**
+ * Polls the server's /metrics (veritrail_search_lag_events and veritrail_log_tree_size of the
+ * project) until the search index holds every entry. The acknowledged rate alone would flatter a
+ * server whose index falls further behind the longer the load runs.
+ */
+export async function searchCatchUp(server: ServerProcess, projectId: string, measured: Measured): Promise<SearchCatchUp> {
+  const gauge = (text: string, name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{project="${projectId}"}`));
+    if (!line) throw new Error(`/metrics has no ${name} for project ${projectId}`);
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const sample = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return { lag: gauge(text, 'veritrail_search_lag_events'), size: gauge(text, 'veritrail_log_tree_size') };
+  };
+  const stoppedAt = measured.loadMs[1];
+  const lagAtStop = (await sample()).lag;
+  for (;;) {
+    const { lag, size } = await sample();
+    const now = performance.now();
+    if (lag === 0) return { lagAtStop, seconds: (now - stoppedAt) / 1000, searchableRate: size / ((now - measured.loadMs[0]) / 1000) };
+    if (now - stoppedAt > CATCH_UP_WAIT_MS) return { lagAtStop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function describeCatchUp(c: SearchCatchUp): string {
+  const caught = c.seconds === undefined ? `not caught up after ${CATCH_UP_WAIT_MS / 1000} s` : `caught up ${c.seconds.toFixed(1)} s after the load stopped`;
+  return `search index ${c.lagAtStop.toLocaleString('en-US')} events behind when the load stopped, ${caught}`;
 }
 
 /** POST bodies of `eventsPerRequest` generated events to a project's ingest route. */
@@ -79,6 +129,8 @@ export interface IngestLoad {
   rate?: number;
   /** Name of the CPU profile written under --profile. */
   profileName?: string;
+  /** Also wait for the search index to hold every event (Measured.search). */
+  searchable?: boolean;
   /** Runs after the project is made, before the load (e.g. to configure the project). */
   setup?(server: ServerProcess, projectId: string): Promise<void>;
 }
@@ -101,11 +153,19 @@ export async function ingestOnFreshServer(ctx: BenchContext, options: IngestLoad
       requests: eventBodies(ctx, projectId, writerKey, options.eventsPerRequest),
     });
     window = measured.windowUs;
+    if (options.searchable) measured.search = await searchCatchUp(server, projectId, measured);
     return measured;
   } finally {
     await server.stop();
     if (options.profileName) ctx.reportProfile(options.profileName, window);
   }
+}
+
+/** The figure of the same load counted until every event was searchable (null if it never was). */
+export function searchableFigure(measured: Measured, figure: { id: string; scenario: string; label: string; baseline?: Figure['baseline'] }): Figure {
+  const search = measured.search;
+  if (!search) throw new Error(`${figure.id}: the load was measured without waiting for search`);
+  return { ...figure, value: search.searchableRate ?? null, unit: 'events/s', note: describeCatchUp(search) };
 }
 
 /** A line for the log: rate, statuses, and both processes' CPU, so a saturated generator shows. */

@@ -5,7 +5,7 @@
  * inserts of the same rows (baseline-sqlite).
  */
 import { atLeast } from '../lib/figures.ts';
-import { describeMeasured, ingestOnFreshServer } from '../lib/measure.ts';
+import { describeCatchUp, describeMeasured, ingestOnFreshServer, searchableFigure } from '../lib/measure.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { describeErrors } from '../lib/load.ts';
 
@@ -23,10 +23,11 @@ export const ingestBatched: Scenario = {
       warmupSeconds: ctx.pick({ quick: 1, full: 3 }),
       seconds: ctx.pick({ quick: 4, full: 10 }),
       profileName: 'ingest-batched',
+      searchable: true,
     });
     const rate = measured.load.okRate * EVENTS_PER_REQUEST;
     ctx.details[this.name] = measured;
-    ctx.log(`batched ingest: ${describeMeasured(measured, 'events/s')}`);
+    ctx.log(`batched ingest: ${describeMeasured(measured, 'events/s')}; ${describeCatchUp(measured.search!)}`);
     const errors = describeErrors(measured.load, 201);
     return [
       {
@@ -39,6 +40,11 @@ export const ingestBatched: Scenario = {
         targets: [atLeast(50_000), atLeast(0.4, 'baseline-ratio')],
         note: `${CONNECTIONS} connections; server ${(measured.serverCpu * 100).toFixed(0)}% CPU${errors ? `; not counted: ${errors}` : ''}`,
       },
+      searchableFigure(measured, {
+        id: 'ingest.batched.searchable.events_per_s',
+        scenario: this.name,
+        label: `Ingest, batches of ${EVENTS_PER_REQUEST}, counted until all searchable`,
+      }),
     ];
   },
 };
