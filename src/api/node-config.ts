@@ -81,8 +81,8 @@ export interface NodeConfig {
   /** Queue depth (events) beyond which ingest answers 503 + Retry-After. */
   maxQueuedEvents?: number;
   /**
-   * Revoked, unexpired OAuth access tokens a node remembers at once; a revocation beyond them
-   * answers 503 + Retry-After. Default DEFAULT_MAX_REVOKED_TOKENS (100,000).
+   * Revoked, unexpired OAuth access tokens the store's deny list holds at once; a revocation
+   * beyond them answers 503 + Retry-After. Default DEFAULT_MAX_REVOKED_TOKENS (100,000).
    */
   maxRevokedTokens?: number;
   /**

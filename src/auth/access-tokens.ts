@@ -7,10 +7,9 @@
  * of them issued, and nothing is written per token. Each use still reads the service account's
  * key (`findKeyById`, no cache): revoking the key stops all its tokens on every node at once.
  *
- * Revoking one token (`POST /api/oauth/revoke`, RFC 7009) puts its id on a deny list until it
- * expires. BUG: that list is per node; with several nodes a revoked token keeps working on the
- * others until it expires (an hour at most). Revoke the service account's key to stop it
- * everywhere.
+ * Revoking one token (`POST /api/oauth/revoke`, RFC 7009) puts its id on a deny list in the
+ * store until it expires (`revokeAccessToken`), so it stops on every node at once and stays
+ * stopped across restarts; each use reads that list beside the key, in parallel.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
@@ -22,7 +21,7 @@ import type { Principal } from './principal.ts';
 
 /** Atlas's tokens last an hour; clients renew ahead of `expires_in`. */
 export const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
-/** Revoked, unexpired tokens remembered at once; a revocation beyond this is refused (503). */
+/** Revoked, unexpired tokens listed at once (store.ts revokeAccessToken); a revocation beyond this is refused (503). */
 export const DEFAULT_MAX_REVOKED_TOKENS = 100_000;
 
 const TOKEN = /^vtat_([0-9a-f]{24})\.(\d{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
@@ -34,8 +33,6 @@ interface ParsedToken {
 }
 
 export class AccessTokens {
-  /** token id -> expiry (Unix seconds). Owned by the event loop. */
-  private readonly revoked = new Map<string, number>();
   private readonly lifetimeSeconds: number;
   private readonly maxRevoked: number;
 
@@ -71,10 +68,10 @@ export class AccessTokens {
   /** The principal of a Bearer access token; 401 when it is forged, expired, revoked or its key is. */
   async authenticate(token: string): Promise<Principal> {
     const parsed = this.parse(token);
-    if (!parsed || this.revoked.has(parsed.tokenId)) throw new VT_ERR_AUTH_INVALID();
+    if (!parsed) throw new VT_ERR_AUTH_INVALID();
     if (parsed.expiresSec * 1000 <= this.clock.now()) throw new VT_ERR_AUTH_TOKEN_EXPIRED();
-    const key = await this.store.findKeyById(parsed.keyId);
-    if (!key || key.type !== 'service-account') throw new VT_ERR_AUTH_INVALID();
+    const [key, revoked] = await Promise.all([this.store.findKeyById(parsed.keyId), this.store.isAccessTokenRevoked(parsed.tokenId)]);
+    if (!key || key.type !== 'service-account' || revoked) throw new VT_ERR_AUTH_INVALID();
     return this.authenticator.principalOf(key);
   }
 
@@ -82,17 +79,14 @@ export class AccessTokens {
    * Revokes a token issued to `keyId` (RFC 7009 §2.2: an unknown or foreign token is not an
    * error, and nothing happens). With the deny list full, refuses until its first token expires.
    */
-  revoke(token: string, keyId: string): void {
+  async revoke(token: string, keyId: string): Promise<void> {
     const parsed = this.parse(token);
-    if (!parsed || parsed.keyId !== keyId) return;
+    if (!parsed) return;
     const nowSec = this.clock.now() / 1000;
-    let firstExpirySec = Infinity;
-    for (const [id, expiresSec] of this.revoked) {
-      if (expiresSec <= nowSec) this.revoked.delete(id);
-      else firstExpirySec = Math.min(firstExpirySec, expiresSec);
-    }
-    if (this.revoked.size >= this.maxRevoked) throw new VT_ERR_OAUTH_REVOCATIONS_FULL(Math.max(1, Math.ceil(firstExpirySec - nowSec)));
-    this.revoked.set(parsed.tokenId, parsed.expiresSec);
+    // An expired token needs no entry: its own expiry refuses it.
+    if (parsed.keyId !== keyId || parsed.expiresSec <= nowSec) return;
+    const outcome = await this.store.revokeAccessToken(parsed.tokenId, parsed.expiresSec, { nowSec: Math.floor(nowSec), max: this.maxRevoked });
+    if (!outcome.listed) throw new VT_ERR_OAUTH_REVOCATIONS_FULL(Math.max(1, Math.ceil(outcome.firstExpirySec - nowSec)));
   }
 
   private mac(body: string): string {

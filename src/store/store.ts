@@ -295,6 +295,24 @@ export interface Store {
   /** Records use; best effort and not durable (a lost update only makes lastUsedAt older). */
   touchKey(keyId: string, at: string): Promise<void>;
 
+  // --- revoked OAuth access tokens -------------------------------------------------------------
+
+  /**
+   * Puts an access token's id on the deny list until `expiresSec` (whole Unix seconds, as is `nowSec`), first dropping
+   * entries that expired by `nowSec`; durable on return, and seen at once by every node sharing
+   * the store (RFC 7009: a revoked token stops everywhere, and stays stopped after a restart).
+   * Listing an id twice keeps one entry. The list is bounded: when `max` unexpired entries are
+   * on it already, nothing is written and the earliest of their expiries is returned, so that a
+   * client cannot grow it without limit (concurrent calls may overshoot `max` by their number).
+   */
+  revokeAccessToken(tokenId: string, expiresSec: number, bound: { nowSec: number; max: number }): Promise<{ listed: true } | { listed: false; firstExpirySec: number }>;
+  /**
+   * Whether the id is on the deny list. MUST read committed state with no cache, like
+   * `findKeyById`. An expired entry may still be listed; the token's own expiry refuses it
+   * anyway. Concurrent: yes.
+   */
+  isAccessTokenRevoked(tokenId: string): Promise<boolean>;
+
   // --- the log -------------------------------------------------------------------------------
 
   /** The number of entries in the project's log. Concurrent: yes. */

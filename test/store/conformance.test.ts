@@ -381,6 +381,32 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('revoked access tokens: listed until they expire, durable, and bounded', async () => {
+      const { store } = handle;
+      const bound = { nowSec: 1000, max: 2 };
+      assert.equal(await store.isAccessTokenRevoked('t1'), false);
+      assert.deepEqual(await store.revokeAccessToken('t1', 5000, bound), { listed: true });
+      assert.deepEqual(await store.revokeAccessToken('t1', 5000, bound), { listed: true }, 'twice is one entry');
+      assert.deepEqual(await store.revokeAccessToken('t2', 3000, bound), { listed: true });
+      assert.deepEqual(await store.revokeAccessToken('t3', 9000, bound), { listed: false, firstExpirySec: 3000 }, 'full: nothing written');
+      assert.equal(await store.isAccessTokenRevoked('t3'), false);
+      const reopened = await handle.reopen();
+      assert.equal(await reopened.isAccessTokenRevoked('t1'), true, 'a restart keeps the list');
+      assert.equal(await reopened.isAccessTokenRevoked('t2'), true);
+      // t2 expires at 3000: by then it is dropped, which makes room for t3.
+      assert.deepEqual(await reopened.revokeAccessToken('t3', 9000, { nowSec: 3000, max: 2 }), { listed: true });
+      assert.equal(await reopened.isAccessTokenRevoked('t2'), false, 'expired entries are dropped');
+      assert.equal(await reopened.isAccessTokenRevoked('t3'), true);
+    });
+
+    it('revoked access tokens: a revocation through one store is seen by another on the same database at once', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      assert.equal(await other.isAccessTokenRevoked('shared'), false);
+      await handle.store.revokeAccessToken('shared', 5000, { nowSec: 1000, max: 10 });
+      assert.equal(await other.isAccessTokenRevoked('shared'), true);
+    });
+
     it('answers ping until closed', async () => {
       await handle.store.ping();
       await handle.store.close();

@@ -135,4 +135,14 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     name: 'leases',
     statements: [`CREATE TABLE leases (name text PRIMARY KEY, holder text NOT NULL, expires_at timestamptz NOT NULL)`],
   },
+  {
+    // Revoked OAuth access tokens (store.ts revokeAccessToken), until they expire: in the
+    // database, so that a token revoked through one node is refused by all of them.
+    version: 6,
+    name: 'revoked access tokens',
+    statements: [
+      `CREATE TABLE revoked_access_tokens (token_id text PRIMARY KEY, expires_sec bigint NOT NULL)`,
+      `CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_sec)`,
+    ],
+  },
 ];

@@ -250,6 +250,20 @@ export class PgStore implements Store {
     await this.query('UPDATE keys SET last_used_at = $1 WHERE id = $2', [at, keyId]);
   }
 
+  async revokeAccessToken(tokenId: string, expiresSec: number, bound: { nowSec: number; max: number }): Promise<{ listed: true } | { listed: false; firstExpirySec: number }> {
+    return this.transaction(async (client) => {
+      await client.query('DELETE FROM revoked_access_tokens WHERE expires_sec <= $1', [bound.nowSec]);
+      const listed = (await client.query<{ count: number; first: number | null }>('SELECT count(*)::integer AS count, min(expires_sec) AS first FROM revoked_access_tokens')).rows[0]!;
+      if (listed.count >= bound.max) return { listed: false as const, firstExpirySec: listed.first! };
+      await client.query('INSERT INTO revoked_access_tokens (token_id, expires_sec) VALUES ($1, $2) ON CONFLICT DO NOTHING', [tokenId, expiresSec]);
+      return { listed: true as const };
+    });
+  }
+
+  async isAccessTokenRevoked(tokenId: string): Promise<boolean> {
+    return (await this.query('SELECT 1 FROM revoked_access_tokens WHERE token_id = $1', [tokenId])).rowCount === 1;
+  }
+
   async treeSize(projectId: string): Promise<number> {
     return (await this.query<{ tree_size: number }>('SELECT tree_size FROM projects WHERE pk = $1', [await this.pk(projectId)])).rows[0]?.tree_size ?? 0;
   }

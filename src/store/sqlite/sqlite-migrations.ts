@@ -85,6 +85,15 @@ export const SQLITE_MIGRATIONS: Migration[] = [
        )`,
     ],
   },
+  {
+    // Revoked OAuth access tokens (store.ts revokeAccessToken), until they expire.
+    version: 4,
+    name: 'revoked access tokens',
+    statements: [
+      `CREATE TABLE revoked_access_tokens (token_id TEXT PRIMARY KEY, expires_sec INTEGER NOT NULL)`,
+      `CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_sec)`,
+    ],
+  },
 ];
 
 /**

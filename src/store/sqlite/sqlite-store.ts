@@ -188,6 +188,10 @@ export class SqliteStore implements Store {
       orgKeys: db.prepare<[], KeyRow>(`SELECT k.*, NULL AS project_id FROM keys k WHERE k.project_pk IS NULL AND k.revoked_at IS NULL ORDER BY k.created_at, k.id`),
       revokeKey: db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND project_pk IS ? AND revoked_at IS NULL'),
       touchKey: db.prepare('UPDATE keys SET last_used_at = ? WHERE id = ?'),
+      dropExpiredTokens: db.prepare('DELETE FROM revoked_access_tokens WHERE expires_sec <= ?'),
+      revokedTokens: db.prepare<[], { count: number; first: number | null }>('SELECT count(*) AS count, min(expires_sec) AS first FROM revoked_access_tokens'),
+      revokeToken: db.prepare('INSERT OR IGNORE INTO revoked_access_tokens (token_id, expires_sec) VALUES (?, ?)'),
+      tokenRevoked: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM revoked_access_tokens WHERE token_id = ?'),
       putCheckpoint: db.prepare(
         `INSERT INTO checkpoints (project_pk, tree_size, root_hash, note, created_at)
          SELECT @pk, @size, @root, @note, @at WHERE NOT EXISTS (SELECT 1 FROM checkpoints WHERE project_pk = @pk AND tree_size >= @size)`,
@@ -360,6 +364,22 @@ export class SqliteStore implements Store {
   async touchKey(keyId: string, at: string): Promise<void> {
     this.check();
     this.stmt.touchKey.run(at, keyId);
+  }
+
+  async revokeAccessToken(tokenId: string, expiresSec: number, bound: { nowSec: number; max: number }): Promise<{ listed: true } | { listed: false; firstExpirySec: number }> {
+    this.check();
+    return this.main.transaction(() => {
+      this.stmt.dropExpiredTokens.run(bound.nowSec);
+      const listed = this.stmt.revokedTokens.get()!;
+      if (listed.count >= bound.max) return { listed: false as const, firstExpirySec: listed.first! };
+      this.stmt.revokeToken.run(tokenId, expiresSec);
+      return { listed: true as const };
+    })();
+  }
+
+  async isAccessTokenRevoked(tokenId: string): Promise<boolean> {
+    this.check();
+    return this.stmt.tokenRevoked.get(tokenId) !== undefined;
   }
 
   async treeSize(projectId: string): Promise<number> {

@@ -6,7 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { build } from '../../helpers/app.ts';
+import { build, type Built } from '../../helpers/app.ts';
+import { ENGINES } from '../../helpers/stores.ts';
 import { accessToken, serviceAccount, V2 } from '../../helpers/atlas.ts';
 import { parseEnvelope } from '../../../src/core/envelope.ts';
 
@@ -266,5 +267,23 @@ describe('Atlas OAuth: revoking tokens', () => {
     assert.equal(refused.json<{ error: string }>().error, 'temporarily_unavailable');
     now += 3_000_000;
     assert.equal((await oauth('revoke', `token=${second}`)).statusCode, 200, 'once it has expired, there is room');
+  });
+
+  it('a token revoked through one node is refused at once by another sharing the store, and after a restart', { skip: !ENGINES.includes('postgres') && 'PostgreSQL is not among VERITRAIL_TEST_ENGINES' }, async (t) => {
+    const a = await build(t, { engine: 'postgres' });
+    const shared = { storeUrl: a.node.config.storeUrl, checkpointKey: a.node.config.checkpointKey, serverSecret: a.node.config.serverSecret };
+    const b = await build(t, shared);
+    const p = await a.project();
+    const account = await serviceAccount(a, p.id);
+    const basic = `Basic ${Buffer.from(`${account.clientId}:${account.clientSecret}`).toString('base64')}`;
+    const form = { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' };
+    const token = (await a.app.inject({ method: 'POST', url: '/api/oauth/token', headers: form, payload: 'grant_type=client_credentials' })).json<{ access_token: string }>().access_token;
+    const read = async (vt: Built) => (await vt.app.inject({ method: 'GET', url: `/api/atlas/v2/groups/${p.id}/auditLog`, headers: { authorization: `Bearer ${token}`, accept: V2 } })).statusCode;
+    assert.equal(await read(b), 200, 'a token one node issued works on the other');
+    assert.equal((await a.app.inject({ method: 'POST', url: '/api/oauth/revoke', headers: form, payload: `token=${token}` })).statusCode, 200);
+    assert.equal(await read(b), 401, 'revoked through a: refused by b on its next request');
+    assert.equal(await read(a), 401);
+    const restarted = await build(t, shared);
+    assert.equal(await read(restarted), 401, 'a node started afterwards refuses it too');
   });
 });

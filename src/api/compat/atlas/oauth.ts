@@ -117,7 +117,7 @@ export const atlasOauth: FastifyPluginAsync = async (app) => {
     const form = formOf(request.body);
     const key = await authenticateClient(request, form);
     if (!form.token) throw new VT_ERR_OAUTH_REQUEST_INVALID('token is missing');
-    node.accessTokens.revoke(form.token, key.id);
+    await node.accessTokens.revoke(form.token, key.id);
     await identify(request, node.authenticator.principalOf(key));
     return reply.code(200).send();
   });
