@@ -18,6 +18,8 @@ const RESTART_MS = 1000;
 export class SearchIndexerThread implements SearchIndexing {
   private readonly progress: SearchProgress;
   private worker: Worker;
+  /** Resolves when `worker` has exited, even if that was before anyone asked. */
+  private exited!: Promise<void>;
   /** Logs marked dirty, so a restarted thread picks them all up. Owned by the event loop. */
   private readonly logs = new Set<string>();
   private stopping: Promise<void> | undefined;
@@ -36,6 +38,7 @@ export class SearchIndexerThread implements SearchIndexing {
     const data: SearchIndexerWorkerData = { store: this.spec };
     const worker = startTsWorker('src/query/search-indexer-worker.ts', { workerData: data });
     worker.unref();
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: FromSearchWorker) => {
       if (message.type === 'progress') this.progress.record(message.projectId, message.indexed, message.size);
       else if (message.type === 'error') this.options.onError?.(message.projectId, new Error(message.message));
@@ -79,10 +82,9 @@ export class SearchIndexerThread implements SearchIndexing {
     this.stopping ??= (async () => {
       this.stopped = true;
       const worker = this.worker;
-      const done = new Promise<void>((resolve) => {
-        worker.on('message', (message: FromSearchWorker) => message.type === 'stopped' && resolve());
-        worker.once('exit', () => resolve());
-      });
+      // The thread may have died already (its store failed) and be waiting for its restart,
+      // which `stopped` now prevents: its exit is then long past, and must not be waited for.
+      const done = Promise.race([new Promise<void>((resolve) => worker.on('message', (message: FromSearchWorker) => message.type === 'stopped' && resolve())), this.exited]);
       worker.ref();
       worker.postMessage({ type: 'stop' } satisfies ToSearchWorker);
       await done;

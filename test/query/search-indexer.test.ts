@@ -10,6 +10,9 @@ import { VeritrailNode } from '../../src/api/node.ts';
 import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
 import { SearchProgress } from '../../src/query/search-indexer.ts';
+import { SearchIndexerThread } from '../../src/query/search-indexer-thread.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { waitUntil } from '../helpers/wait.ts';
 import { randomBytes } from 'node:crypto';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -85,6 +88,20 @@ describe('search indexer', () => {
     const page = await searchEvents(node.store, node.searchIndexer, project.id, {}, { indexWaitMs: 50 });
     assert.deepEqual(page.hits, []);
     assert.equal(page.lag, 10);
+  });
+
+  it('a thread that died (its store failed) and awaits its restart still stops at once', async (t) => {
+    const dataDir = tempDir();
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const store = new SqliteStore({ dataDir });
+    t.after(() => store.close());
+    // The thread opens a store of its own where there is none: it fails to start, and exits.
+    const errors: unknown[] = [];
+    const thread = new SearchIndexerThread(store, { dataDir: path.join(dataDir, 'missing') }, { onError: (_projectId, error) => errors.push(error) });
+    await waitUntil(() => errors.length > 0, 'the thread to fail');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // its exit comes after its error
+    const outcome = await Promise.race([thread.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    assert.equal(outcome, 'stopped');
   });
 
   it('nodes sharing PostgreSQL: one indexes every log, another follows its progress, and takes over when it stops', { skip: !ENGINES.includes('postgres') && 'PostgreSQL is not among VERITRAIL_TEST_ENGINES' }, async (t) => {
