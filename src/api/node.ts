@@ -23,6 +23,7 @@ import { createMetrics, outcomeOf, type Metrics } from '../core/metrics.ts';
 import { meteredCommitHooks } from './metrics.ts';
 import { loadOrCreateServerSecret } from '../log/server-secret.ts';
 import { openStore } from '../store/open-store.ts';
+import { leaseHolder } from '../store/lease.ts';
 import type { ProjectRecord, Store } from '../store/store.ts';
 import { AccessTokens } from '../auth/access-tokens.ts';
 import { DigestAuthenticator } from '../auth/digest-authenticator.ts';
@@ -118,8 +119,10 @@ export class VeritrailNode {
       });
       const appender = new Appender(sequencer, checkpointer, reader, { maxQueuedEvents: config.maxQueuedEvents });
       const authenticator = new Authenticator(store, clock);
-      const firstKey = await createFirstKey(store, clock);
-      const systemProjectId = await ensureSystemProject(store, checkpointer, config.originHost, clock);
+      const { firstKey, systemProjectId } = await onFirstStartTurn(store, async () => ({
+        firstKey: await createFirstKey(store, clock),
+        systemProjectId: await ensureSystemProject(store, checkpointer, config.originHost, clock),
+      }));
       // Logs that grew after their last checkpoint (a crash between commit and signing) are
       // signed on the first pass.
       // The same for the search index (rebuilt in the background when the engine lost it).
@@ -254,12 +257,31 @@ async function ensureSystemProject(store: Store, checkpointer: Checkpointer, ori
   return id;
 }
 
+/** How long a starting node may hold the first-start lease; making the first key and the system project takes milliseconds. */
+const FIRST_START_LEASE_MS = 30_000;
+/** How often a node waiting for the first-start lease asks again. */
+const FIRST_START_POLL_MS = 50;
+
 /**
- * On a store with no projects and no keys, makes the first ORG_OWNER key.
- *
- * BUG: nodes that start together on an empty shared store may each make (and print) a first
- * key. Each key is valid and shown once; the README says to start one node first.
+ * Runs `fn` (what a node's start reads and makes once: the first key, the system project) while
+ * holding the `first-start` lease of a shared store, so that nodes starting together on an empty
+ * database take turns and the later ones find what the first made, instead of each making and
+ * printing a first key and a system project of its own. The lease is only for liveness (a node
+ * that dies holding it delays the others by at most FIRST_START_LEASE_MS); two holders overlap
+ * only if `fn` stalls past it.
  */
+async function onFirstStartTurn<T>(store: Store, fn: () => Promise<T>): Promise<T> {
+  if (!store.capabilities.concurrentWriters) return fn();
+  const holder = leaseHolder();
+  while (!(await store.takeLease('first-start', holder, FIRST_START_LEASE_MS))) await new Promise((resolve) => setTimeout(resolve, FIRST_START_POLL_MS));
+  try {
+    return await fn();
+  } finally {
+    await store.dropLease('first-start', holder);
+  }
+}
+
+/** On a store with no projects and no keys, makes the first ORG_OWNER key. */
 async function createFirstKey(store: Store, clock: Clock): Promise<string | undefined> {
   if ((await store.listKeys(null)).length > 0 || (await store.listProjects()).length > 0) return undefined;
   const { record, secret } = newApiKey('ORG_OWNER', null, 'first key, made at first start', clock.now());
