@@ -24,6 +24,20 @@ export const DEFAULT_EDGE_CACHE_SIZE = 4096;
  */
 const MAX_SIZE_MISMATCH_RETRIES = 3;
 
+/** The entries found stored for a batch's event ids, by log and id. */
+type StoredByProject = Map<string, Map<string, StoredEntry>>;
+
+/** Each log of a batch with the event ids its requests carry, in batch order. */
+function eventIdsByProject(batch: readonly PendingRequest[]): Map<string, string[]> {
+  const idsByProject = new Map<string, string[]>();
+  for (const request of batch) {
+    let ids = idsByProject.get(request.projectId);
+    if (!ids) idsByProject.set(request.projectId, (ids = []));
+    for (const event of request.events) ids.push(event.eventId);
+  }
+  return idsByProject;
+}
+
 /** What the caller gets for one event. */
 export interface Receipt {
   eventId: string;
@@ -136,46 +150,64 @@ export class Sequencer {
    * the lock is nothing: the database drops it with this process's session.
    */
   private async commitLocked(batch: PendingRequest[]): Promise<void> {
-    const projects = [...new Set(batch.map((r) => r.projectId))];
+    const idsByProject = eventIdsByProject(batch);
+    const projects = [...idsByProject.keys()];
+    let stored: StoredByProject;
     let lock: LogLock;
     try {
+      // Step 2 of commitBatch, before the lock: while this node looks its ids up, another node
+      // may be committing to these logs, instead of waiting for this lookup too.
+      stored = await this.lookUp(idsByProject);
+      const T0 = performance.now();
       lock = await this.store.lockLogs(projects);
+      (globalThis as any).__T = { lockWait: performance.now() - T0, granted: performance.now(), n: batch.reduce((a, r) => a + r.events.length, 0) };
     } catch (error) {
       this.fail(batch, projects, error);
       return;
     }
     try {
-      await this.commitBatch(batch, lock.sizes);
+      await this.commitBatch(batch, lock.sizes, 0, stored);
     } finally {
+      const R = performance.now();
       await lock.release();
+      const T = (globalThis as any).__T;
+      if (process.env.VT_SEQ_TRACE && T) {
+        const acc = ((globalThis as any).__ACC ??= { n: 0, batches: 0, lockWait: 0, prep: 0, append: 0, release: 0, held: 0, since: performance.now() });
+        acc.n += T.n; acc.batches++; acc.lockWait += T.lockWait; acc.prep += T.appendStart - T.granted; acc.append += R - T.appendStart; acc.release += performance.now() - R; acc.held += performance.now() - T.granted;
+        if (performance.now() - acc.since > 2000) {
+          const b = acc.batches;
+          console.error(`SEQ batches ${b} events/batch ${(acc.n / b).toFixed(0)} lockWait ${(acc.lockWait / b).toFixed(1)} prep ${(acc.prep / b).toFixed(1)} append ${(acc.append / b).toFixed(1)} release ${(acc.release / b).toFixed(1)} held ${(acc.held / b).toFixed(1)} ms; held share ${(acc.held / (performance.now() - acc.since) * 100).toFixed(0)}%`);
+          (globalThis as any).__ACC = undefined;
+        }
+      }
     }
+  }
+
+  /** Every event id of a batch looked up in the store, in one query per log. */
+  private async lookUp(idsByProject: Map<string, string[]>): Promise<StoredByProject> {
+    return new Map(await Promise.all([...idsByProject].map(async ([p, ids]) => [p, await this.store.findByEventIds(p, ids)] as const)));
   }
 
   /**
    * Commits one batch of requests. Every request is either resolved with receipts after the
    * store commit is durable, or rejected with nothing of it appended.
    */
-  private async commitBatch(batch: PendingRequest[], lockedSizes?: ReadonlyMap<string, number>, attempt = 0): Promise<void> {
+  private async commitBatch(batch: PendingRequest[], lockedSizes?: ReadonlyMap<string, number>, attempt = 0, lookedUp?: StoredByProject): Promise<void> {
     // Steps 1 and 2 only read, side by side. Nothing is written yet; if we crash here, the
     // queued requests were never acknowledged.
-    // Each log of the batch with the event ids its requests carry, in batch order.
-    const idsByProject = new Map<string, string[]>();
-    for (const request of batch) {
-      let ids = idsByProject.get(request.projectId);
-      if (!ids) idsByProject.set(request.projectId, (ids = []));
-      for (const event of request.events) ids.push(event.eventId);
-    }
+    const idsByProject = eventIdsByProject(batch);
     const projects = [...idsByProject.keys()];
     let edges: Map<string, TreeEdge>;
-    let stored: Map<string, Map<string, StoredEntry>>;
+    let stored: StoredByProject;
     try {
       [edges, stored] = await Promise.all([
         // Step 1: load the tree edge of every log in the batch (from tiles, if not in memory).
         (async () => new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p, lockedSizes?.get(p))] as const))))(),
-        // Step 2: look up every event id of the batch in one query per log, for de-duplication.
-        // This is race-free because this sequencer holds these logs' lock (commitLocked); should
-        // the lock have been lost, the store refuses a stored id in step 5 and we plan again.
-        (async () => new Map(await Promise.all(projects.map(async (p) => [p, await this.store.findByEventIds(p, idsByProject.get(p)!)] as const))))(),
+        // Step 2: look up every event id of the batch in one query per log, for de-duplication
+        // (commitLocked does it before taking the lock). Ids another sequencer stores after the
+        // lookup (a client retrying through another node) are refused by the store in step 5
+        // (DuplicateEventIdError), and we plan again with a fresh lookup.
+        lookedUp ?? this.lookUp(idsByProject),
       ]);
     } catch (error) {
       this.fail(batch, projects, error);
@@ -220,6 +252,7 @@ export class Sequencer {
     if (appends.length > 0) {
       try {
         await this.options.hooks?.beforeCommit?.(appends);
+        if ((globalThis as any).__T) (globalThis as any).__T.appendStart = performance.now();
         await this.store.append(appends);
         await this.options.hooks?.afterCommit?.(appends);
       } catch (error) {

@@ -145,4 +145,20 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       `CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_sec)`,
     ],
   },
+  {
+    // An append is one statement (postgres-append.ts); this aborts it when a log was not at the
+    // size the append was planned at, with an SQLSTATE of its own.
+    version: 7,
+    name: 'append check',
+    statements: [
+      `CREATE FUNCTION veritrail_check_moved(moved integer, logs integer) RETURNS boolean LANGUAGE plpgsql AS $$
+       BEGIN
+         IF moved <> logs THEN
+           RAISE EXCEPTION 'a log is not at the size this append was planned at' USING ERRCODE = 'VTS01';
+         END IF;
+         RETURN true;
+       END
+       $$`,
+    ],
+  },
 ];

@@ -10,7 +10,7 @@
  *    It is a lease: the session is killed by PostgreSQL once it has sat idle in its
  *    transaction for the lease time (postgres-config.ts), so a stalled or vanished node holds
  *    the others back at most that long, and a killed one not at all.
- *  - The log row lock (`beginAppend`, safety): inside every append transaction, the logs'
+ *  - The log row lock (postgres-append.ts, safety): inside every append statement, the logs'
  *    `projects` rows are locked `FOR UPDATE` and their sizes compared with `fromSize`. Even a
  *    node that lost its advisory lock unawares can then never append at a size another node
  *    already used: its append fails with TreeSizeMismatchError and nothing is written.
@@ -20,6 +20,7 @@
  */
 import type pg from 'pg';
 import type { LogLock } from '../store.ts';
+import { integers } from './postgres-append.ts';
 
 /** Advisory-lock namespaces (the first key of the two-key form); the second key is a pk. */
 export const SEQUENCER_NAMESPACE = 0x56540001;
@@ -46,7 +47,7 @@ export class PgSequencerLock {
       // the sizes are read after the lock is granted, and see the last holder's append. The
       // pks are integers from the projects table, written inline (a simple query has no
       // parameters); ARRAY[...] keeps their ascending order, so locks are taken in that order.
-      const list = inlineIntegers([...pks].sort((a, b) => a - b));
+      const list = integers([...pks].sort((a, b) => a - b));
       const results = (await session.query(
         `BEGIN; SELECT count(pg_advisory_xact_lock(${SEQUENCER_NAMESPACE}, k)) FROM unnest(ARRAY[${list}]::integer[]) AS k; SELECT pk, tree_size FROM projects WHERE pk IN (${list})`,
       )) as unknown as Array<pg.QueryResult<{ pk: number; tree_size: number }>>;
@@ -89,28 +90,6 @@ export class PgSequencerLock {
     if (this.session === session) this.session = undefined;
     void session.end().catch(() => {});
   }
-}
-
-/** Integers written into SQL text, checked to be integers (they never come from a request). */
-function inlineIntegers(values: readonly number[]): string {
-  for (const value of values) if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
-  return values.join(', ');
-}
-
-/**
- * Opens the append transaction on `client` in one round trip: BEGIN, then the `projects` rows
- * of these logs locked for the rest of it (in pk order), each moved from its `from` size to its
- * `to` size if it is at `from`. Returns each log's size before the move: a log not at its
- * `from` was left as it was, and the caller rolls back.
- */
-export async function beginAppend(client: pg.PoolClient, moves: ReadonlyArray<{ pk: number; from: number; to: number }>): Promise<Map<number, number>> {
-  const list = inlineIntegers(moves.map((m) => m.pk).sort((a, b) => a - b));
-  const cases = (pick: (m: { from: number; to: number }) => number) => moves.map((m) => `WHEN ${inlineIntegers([m.pk])} THEN ${inlineIntegers([pick(m)])}`).join(' ');
-  const results = (await client.query(
-    `BEGIN; SELECT pk, tree_size FROM projects WHERE pk IN (${list}) ORDER BY pk FOR UPDATE; ` +
-      `UPDATE projects SET tree_size = CASE pk ${cases((m) => m.to)} END WHERE pk IN (${list}) AND tree_size = CASE pk ${cases((m) => m.from)} END`,
-  )) as unknown as Array<pg.QueryResult<{ pk: number; tree_size: number }>>;
-  return new Map(results[1]!.rows.map((r) => [r.pk, r.tree_size]));
 }
 
 /** Runs `fn` holding the migration lock, so that nodes starting together migrate one at a time. */

@@ -20,7 +20,6 @@ import {
   VersionMismatchError,
   type CheckpointRecord,
   type CursorRecord,
-  type EntryToAppend,
   type KeyRecord,
   type LogAppend,
   type LogLock,
@@ -33,15 +32,13 @@ import {
   type StoreCapabilities,
   type StoredEntry,
   type TileRef,
-  type TileWrite,
 } from '../store.ts';
 import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
-import { beginAppend, CHECKPOINT_NAMESPACE, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
+import { CHECKPOINT_NAMESPACE, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
+import { appendStatements, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
 
-/** Rows per INSERT statement: 3 parameters a row stays far below PostgreSQL's 65,535. */
-const ROWS_PER_STATEMENT = 4096;
 const INT8_OID = 20;
 /** SQLSTATE unique_violation. */
 const UNIQUE_VIOLATION = '23505';
@@ -54,6 +51,12 @@ const types = {
 function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: string; constraint?: string };
   return e.code === UNIQUE_VIOLATION && (constraint === undefined || e.constraint === constraint);
+}
+
+/** The project pk of a unique violation's key, from its detail: `Key (project_pk, event_id)=(3, …) already exists.` */
+function conflictingPk(error: unknown): number | undefined {
+  const match = /^Key \(project_pk, [a-z_]+\)=\((\d+),/.exec((error as { detail?: string }).detail ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 export class PgStore implements Store {
@@ -137,6 +140,25 @@ export class PgStore implements Store {
     let name = this.statementNames.get(sql);
     if (name === undefined) this.statementNames.set(sql, (name = `veritrail_${this.statementNames.size}`));
     return this.pool.query<R>({ name, text: sql, values: params });
+  }
+
+  /**
+   * One statement on a pooled connection, outside any transaction block (it commits by itself).
+   * Unlike pool.query, a statement PostgreSQL refuses (a size check, a unique index) leaves the
+   * connection pooled; only one that failed otherwise (a lost connection) is dropped.
+   */
+  private async statement(statement: { text: string; values: unknown[] }): Promise<void> {
+    this.check();
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(statement);
+    } catch (error) {
+      if (!(error instanceof pg.DatabaseError)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**
@@ -277,38 +299,42 @@ export class PgStore implements Store {
 
   async append(appends: LogAppend[]): Promise<void> {
     const pks = await Promise.all(appends.map((a) => this.pk(a.projectId)));
-    const work = this.transaction(
-      async (client) => {
-        // The safety check of postgres-sequencer-lock.ts: under the rows' locks, no other node
-        // can move these sizes until this transaction ends. The new sizes are written in the
-        // same round trip, for the logs still at their fromSize; any other rolls the whole back.
-        const sizes = await beginAppend(
-          client,
-          appends.map((append, i) => ({ pk: pks[i]!, from: append.fromSize, to: append.fromSize + append.entries.length })),
-        );
-        for (const [i, append] of appends.entries()) {
-          const size = sizes.get(pks[i]!) ?? 0;
-          if (size !== append.fromSize) throw new TreeSizeMismatchError(append.projectId, append.fromSize, size);
-        }
-        for (const [i, append] of appends.entries()) {
-          try {
-            await insertEntries(client, pks[i]!, append.fromSize, append.entries);
-          } catch (error) {
-            // The UNIQUE (project, event id) index: another node appended one of these ids first.
-            if (isUniqueViolation(error, 'entries_event_id')) throw new DuplicateEventIdError(append.projectId);
-            throw error;
-          }
-          await upsertTiles(client, pks[i]!, append.tiles);
-        }
-      },
-      { begins: true },
-    );
+    const { ahead, final } = appendStatements(pks, appends);
+    const work = (async () => {
+      try {
+        // Not prepared: the text changes with every append (postgres-append.ts).
+        if (ahead.length === 0) await this.statement(final);
+        else
+          await this.transaction(async (client) => {
+            for (const statement of ahead) await client.query(statement);
+            await client.query(final);
+          });
+      } catch (error) {
+        throw await this.appendRefusal(error, pks, appends);
+      }
+    })();
     this.appending.add(work);
     try {
       await work;
     } finally {
       this.appending.delete(work);
     }
+  }
+
+  /**
+   * What a failed append statement means (nothing of it was written): a log not at its
+   * fromSize (TreeSizeMismatchError, its size read again), an event id or index another node
+   * stored first, or `error` itself.
+   */
+  private async appendRefusal(error: unknown, pks: readonly number[], appends: readonly LogAppend[]): Promise<unknown> {
+    const projectOf = (pk: number | undefined) => appends[Math.max(0, pks.indexOf(pk ?? -1))]!.projectId;
+    if (isUniqueViolation(error, 'entries_event_id')) return new DuplicateEventIdError(projectOf(conflictingPk(error)));
+    const sizeMoved = (error as { code?: string }).code === SIZE_MOVED_SQLSTATE;
+    // An index already taken means another node appended there: the log moved under us.
+    if (!sizeMoved && !isUniqueViolation(error, 'entries_pkey')) return error;
+    const sizes = new Map((await this.query<{ pk: number; tree_size: number }>('SELECT pk, tree_size FROM projects WHERE pk = ANY($1::integer[])', [[...pks]])).rows.map((r) => [r.pk, r.tree_size]));
+    const i = Math.max(0, appends.findIndex((append, j) => sizes.get(pks[j]!) !== append.fromSize));
+    return new TreeSizeMismatchError(appends[i]!.projectId, appends[i]!.fromSize, sizes.get(pks[i]!) ?? 0);
   }
 
   async findByEventIds(projectId: string, eventIds: readonly string[]): Promise<Map<string, StoredEntry>> {
@@ -496,29 +522,3 @@ async function inTransaction<T>(client: pg.PoolClient, fn: () => Promise<T>, fnB
   }
 }
 
-/**
- * Multi-row INSERTs of `(pk, a, b, c)` rows, in statements of ROWS_PER_STATEMENT. Buffers travel
- * as binary parameters, so envelopes and hashes are never re-encoded on the way.
- */
-async function insertRows(client: pg.PoolClient, pk: number, into: string, rows: ReadonlyArray<readonly [unknown, unknown, unknown]>, suffix = ''): Promise<void> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-    const params: unknown[] = [pk];
-    const values = rows.slice(start, start + ROWS_PER_STATEMENT).map((row) => {
-      params.push(...row);
-      return `($1, $${params.length - 2}, $${params.length - 1}, $${params.length})`;
-    });
-    await client.query(`INSERT INTO ${into} VALUES ${values.join(', ')}${suffix}`, params);
-  }
-}
-
-function insertEntries(client: pg.PoolClient, pk: number, fromSize: number, entries: readonly EntryToAppend[]): Promise<void> {
-  return insertRows(client, pk, 'entries (project_pk, idx, event_id, envelope)', entries.map((e, i) => [fromSize + i, e.eventId, e.envelope] as const));
-}
-
-/** Writes each tile whole, replacing the stored one (a partial tile grows, a full one is final). */
-function upsertTiles(client: pg.PoolClient, pk: number, tiles: readonly TileWrite[]): Promise<void> {
-  // One statement may not update a row twice: keep the last write of each tile.
-  const last = [...new Map(tiles.map((t) => [`${t.level}/${t.index}`, t])).values()];
-  const rows = last.map((t) => [t.level, t.index, t.hashes] as const);
-  return insertRows(client, pk, 'tiles (project_pk, level, idx, hashes)', rows, ' ON CONFLICT (project_pk, level, idx) DO UPDATE SET hashes = excluded.hashes');
-}
