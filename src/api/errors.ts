@@ -11,10 +11,15 @@ import {
   VT_ERR_BODY_TOO_LARGE,
   VT_ERR_INTERNAL,
   VT_ERR_LOG_UNAVAILABLE,
+  VT_ERR_STORE_UNAVAILABLE,
   VT_ERR_UNSUPPORTED_MEDIA_TYPE,
   VT_ERR_VALIDATION,
   validationError,
 } from '../core/errors.ts';
+import { StoreUnavailableError } from '../store/store.ts';
+
+/** How long a caller is asked to wait when the store could not be reached. */
+const STORE_RETRY_AFTER_SECONDS = 1;
 
 export function toVeritrailError(error: unknown, request: FastifyRequest): VeritrailError {
   if (error instanceof VeritrailError) return error;
@@ -38,6 +43,8 @@ export function toVeritrailError(error: unknown, request: FastifyRequest): Verit
       return new VT_ERR_BODY_NOT_JSON('the body is empty');
   }
   if (error instanceof SyntaxError) return new VT_ERR_BODY_NOT_JSON(error.message);
+  // The database restarting or failing over: transient, so 503 with Retry-After, not a 500.
+  if (error instanceof StoreUnavailableError) return new VT_ERR_STORE_UNAVAILABLE(STORE_RETRY_AFTER_SECONDS);
   // Any other framework 4xx (a malformed URL, a bad Content-Length) keeps its status.
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {

@@ -195,6 +195,7 @@ export const VT_ERR_AUDIT_NOT_COMMITTED = defineError(
 // --- capacity -------------------------------------------------------------------------------
 export const VT_ERR_STORE_BUSY = defineError('VT_ERR_STORE_BUSY', 503, 'The server is busy sequencing earlier events; retry after %s seconds', { retryAfter: true });
 export const VT_ERR_SHUTTING_DOWN = defineError('VT_ERR_SHUTTING_DOWN', 503, 'The server is shutting down');
+export const VT_ERR_STORE_UNAVAILABLE = defineError('VT_ERR_STORE_UNAVAILABLE', 503, 'The store could not be reached; retry after %s seconds', { retryAfter: true });
 export const VT_ERR_RATE_LIMITED = defineError('VT_ERR_RATE_LIMITED', 429, 'This key made too many requests; retry after %s seconds', { retryAfter: true });
 export const VT_ERR_INTERNAL = defineError('VT_ERR_INTERNAL', 500, 'An internal error occurred (request %s)');
 
@@ -244,6 +245,7 @@ export const ERROR_CATALOGUE = {
   VT_ERR_AUDIT_NOT_COMMITTED,
   VT_ERR_STORE_BUSY,
   VT_ERR_SHUTTING_DOWN,
+  VT_ERR_STORE_UNAVAILABLE,
   VT_ERR_RATE_LIMITED,
   VT_ERR_INTERNAL,
 } as const;

@@ -240,6 +240,15 @@ export class DuplicateEventIdError extends Error {
   }
 }
 
+/**
+ * Raised by any call when the store could not be reached, or lost its connection during the call
+ * (a database restarting or failing over). Transient: the caller may retry. For `append`, as for
+ * any error other than the two refusals, the append may have been applied.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
 /** Raised when a write names a row that must not exist yet (a project id, a key id). */
 export class AlreadyExistsError extends Error {
   override name = 'AlreadyExistsError';

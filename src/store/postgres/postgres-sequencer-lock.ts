@@ -21,6 +21,7 @@
 import type pg from 'pg';
 import type { LogLock } from '../store.ts';
 import { integers } from './postgres-append.ts';
+import { asUnavailable } from './postgres-errors.ts';
 
 /** Advisory-lock namespaces (the first key of the two-key form); the second key is a pk. */
 export const SEQUENCER_NAMESPACE = 0x56540001;
@@ -40,7 +41,7 @@ export class PgSequencerLock {
    * every node sequencing the log, so each one saved there is saved for all of them.
    */
   async acquire(pks: readonly number[]): Promise<{ lock: Omit<LogLock, 'sizes'>; sizes: Map<number, number> }> {
-    const session = await this.open();
+    const session = await this.open().catch((error: unknown) => Promise.reject(asUnavailable(error)));
     let sizes: Map<number, number>;
     try {
       // Three statements in one simple query: each takes its own snapshot (READ COMMITTED), so
@@ -54,7 +55,8 @@ export class PgSequencerLock {
       sizes = new Map(results[2]!.rows.map((row) => [row.pk, row.tree_size]));
     } catch (error) {
       this.discard(session);
-      throw new Error("couldn't take the sequencer lock", { cause: error });
+      const unavailable = asUnavailable(error);
+      throw unavailable !== error ? unavailable : new Error("couldn't take the sequencer lock", { cause: error });
     }
     return { sizes, lock: this.holding(session) };
   }

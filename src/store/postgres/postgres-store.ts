@@ -38,6 +38,7 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
 import { CHECKPOINT_NAMESPACE, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
 import { appendStatements, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
+import { asUnavailable } from './postgres-errors.ts';
 
 const INT8_OID = 20;
 /** SQLSTATE unique_violation. */
@@ -83,6 +84,11 @@ export class PgStore implements Store {
     const pool = new pg.Pool({ ...connection, max: config.poolSize ?? DEFAULT_POSTGRES_POOL_SIZE });
     // A pooled connection that dies while idle reports here; the pool drops it and opens another.
     pool.on('error', () => {});
+    // One that dies while checked out (PostgreSQL restarting, a session terminated) emits
+    // 'error' on the client, which the pool listens for only while it is idle: unheard, that
+    // error would end the process. The query in flight fails with it anyway, and a client
+    // that lost its connection is never pooled again.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const sequencerLock = new PgSequencerLock(async () => {
       const client = new pg.Client(connection);
       await client.connect();
@@ -136,10 +142,14 @@ export class PgStore implements Store {
    */
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], options: { prepare?: boolean } = {}): Promise<pg.QueryResult<R>> {
     this.check();
-    if (options.prepare === false) return this.pool.query<R>(sql, params);
-    let name = this.statementNames.get(sql);
-    if (name === undefined) this.statementNames.set(sql, (name = `veritrail_${this.statementNames.size}`));
-    return this.pool.query<R>({ name, text: sql, values: params });
+    try {
+      if (options.prepare === false) return await this.pool.query<R>(sql, params);
+      let name = this.statementNames.get(sql);
+      if (name === undefined) this.statementNames.set(sql, (name = `veritrail_${this.statementNames.size}`));
+      return await this.pool.query<R>({ name, text: sql, values: params });
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   /**
@@ -149,13 +159,13 @@ export class PgStore implements Store {
    */
   private async statement(statement: { text: string; values: unknown[] }): Promise<void> {
     this.check();
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((error: unknown) => Promise.reject(asUnavailable(error)));
     let broken: Error | undefined;
     try {
       await client.query(statement);
     } catch (error) {
       if (!(error instanceof pg.DatabaseError)) broken = error as Error;
-      throw error;
+      throw asUnavailable(error);
     } finally {
       client.release(broken);
     }
@@ -167,13 +177,15 @@ export class PgStore implements Store {
    */
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, options: { begins?: boolean } = {}): Promise<T> {
     this.check();
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((error: unknown) => Promise.reject(asUnavailable(error)));
     // A connection whose ROLLBACK failed may be dead or still in the transaction: never pooled
     // again. One that rolled back (a size mismatch, a duplicate id) goes back, with its prepared
     // statements; the pool itself drops one that lost its connection.
     let broken: Error | undefined;
     try {
       return await inTransaction(client, () => fn(client), options.begins ?? false, (error) => (broken = error));
+    } catch (error) {
+      throw asUnavailable(error);
     } finally {
       client.release(broken);
     }

@@ -1,0 +1,20 @@
+/**
+ * Which errors of `pg` mean the database could not be reached or dropped the connection, as
+ * opposed to a statement it refused: the former become StoreUnavailableError (store.ts), which
+ * callers may retry and the API answers with 503 and Retry-After, not 500.
+ */
+import pg from 'pg';
+import { StoreUnavailableError } from '../store.ts';
+
+/** SQLSTATEs of a session the server ended: connection exceptions (class 08), shutdowns. */
+const CONNECTION_SQLSTATE = /^(08...|57P0[1-3])$/;
+
+/** `error` as StoreUnavailableError when it is a lost or refused connection; else itself. */
+export function asUnavailable(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError) return error;
+  if (error instanceof pg.DatabaseError) return CONNECTION_SQLSTATE.test(error.code ?? '') ? new StoreUnavailableError(`PostgreSQL ended the session: ${error.message}`, { cause: error }) : error;
+  const e = error as { code?: unknown; message?: unknown };
+  // Node's socket errors (ECONNREFUSED, ECONNRESET, ...) and pg's own for a connection that ended.
+  const lost = (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) || (typeof e.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect/.test(e.message));
+  return lost ? new StoreUnavailableError(`PostgreSQL could not be reached: ${String(e.message)}`, { cause: error }) : error;
+}
