@@ -24,11 +24,17 @@
  * `indexForSearch` is conditional on the size, so the loser of a race reloads and moves on.
  */
 import { Lease, leaseHolder } from '../store/lease.ts';
-import type { Store } from '../store/store.ts';
+import type { SearchDocument, Store } from '../store/store.ts';
 import { searchDocument } from './search-document.ts';
 
 /** Entries read and indexed per transaction: about 10-20 ms of work, so ingest is never held up long. */
 const SEARCH_INDEX_CHUNK = 500;
+/**
+ * Chunks of one log handed to the store at once. An engine that can (PostgreSQL) writes them
+ * side by side, on several connections, and lands them in order; on one that cannot, they are
+ * simply written one after another.
+ */
+const SEARCH_INDEX_CHUNKS_IN_FLIGHT = 2;
 /** After a store error, how long before the indexer tries that log again. */
 const RETRY_MS = 1000;
 /**
@@ -249,23 +255,46 @@ export class SearchIndexer implements SearchIndexing {
       return;
     }
     this.following.delete(projectId);
-    // The lease is checked again before each chunk: a node that lost it stops indexing.
-    while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
-      const end = Math.min(size, indexed + SEARCH_INDEX_CHUNK);
-      const entries = await this.store.readEntries(projectId, indexed, end);
-      // Index order without gaps is the whole point; a missing entry is for fsck to name.
-      const contiguous = entries.findIndex((entry, i) => entry.index !== indexed + i);
-      const usable = contiguous < 0 ? entries : entries.slice(0, contiguous);
-      if (usable.length === 0) throw new Error(`entry ${indexed} of project ${projectId} is missing from the store; run veritrail fsck`);
-      const written = await this.store.indexForSearch(projectId, indexed, usable.map(searchDocument));
-      indexed = written ? indexed + usable.length : await this.store.searchIndexSize(projectId);
-      if (indexed >= size) size = await this.store.treeSize(projectId);
-      this.record(projectId, indexed, size);
-      // Let other work on this thread run between chunks.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    // Chunks handed to the store and not yet landed, in index order (SEARCH_INDEX_CHUNKS_IN_FLIGHT).
+    const inFlight: Array<{ from: number; end: number; written: Promise<boolean> }> = [];
+    try {
+      // The lease is checked again before each chunk: a node that lost it stops indexing.
+      while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
+        let next = inFlight.at(-1)?.end ?? indexed;
+        while (inFlight.length < SEARCH_INDEX_CHUNKS_IN_FLIGHT && next < size) {
+          const documents = await this.readChunk(projectId, next, size);
+          const written = this.store.indexForSearch(projectId, next, documents);
+          written.catch(() => {}); // met when its turn comes
+          inFlight.push({ from: next, end: (next += documents.length), written });
+        }
+        const chunk = inFlight.shift()!;
+        if (await chunk.written) indexed = chunk.end;
+        else {
+          // Another indexer moved the size: the chunks behind this one fail too. Reload.
+          await Promise.allSettled(inFlight.splice(0).map((c) => c.written));
+          indexed = await this.store.searchIndexSize(projectId);
+        }
+        if (indexed >= size) size = await this.store.treeSize(projectId);
+        this.record(projectId, indexed, size);
+        // Let other work on this thread run between chunks.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      // Stopping, a lost lease or an error: what is in flight still lands (or fails) first.
+      await Promise.allSettled(inFlight.map((c) => c.written));
     }
     // The lease was lost partway: follow the node that took it over.
     if (this.lease && indexed < size && !this.stopped) this.following.add(projectId);
+  }
+
+  /** The search documents of the entries from `from` on: a chunk at most, and below `size`. */
+  private async readChunk(projectId: string, from: number, size: number): Promise<SearchDocument[]> {
+    const entries = await this.store.readEntries(projectId, from, Math.min(size, from + SEARCH_INDEX_CHUNK));
+    // Index order without gaps is the whole point; a missing entry is for fsck to name.
+    const contiguous = entries.findIndex((entry, i) => entry.index !== from + i);
+    const usable = contiguous < 0 ? entries : entries.slice(0, contiguous);
+    if (usable.length === 0) throw new Error(`entry ${from} of project ${projectId} is missing from the store; run veritrail fsck`);
+    return usable.map(searchDocument);
   }
 
   private record(projectId: string, indexed: number, size: number): void {

@@ -398,7 +398,9 @@ export interface Store {
    * (another indexer got there first; reload it). Not durable: after a crash an engine MAY have
    * lost documents, as long as the size it reports covers only documents it still holds. MAY be
    * called concurrently with appends and searches; concurrent calls for one log are safe (one
-   * resolves true).
+   * resolves true). One process MAY hand over consecutive chunks of a log before the earlier
+   * ones resolve: each lands only after the one before it (an engine may write them side by
+   * side), and resolves false, writing nothing, if that one did not land.
    */
   indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean>;
   /**

@@ -482,6 +482,30 @@ for (const engine of ENGINES) {
       assert.deepEqual(hit, { index: 0, time: 1_000_000, envelope: envelopes[0] });
     });
 
+    it('indexForSearch: chunks handed over together land in order; those behind a refused one are refused too', async () => {
+      const { store } = handle;
+      await store.createProject(testProject({ id: projectId }));
+      const count = 3010;
+      const envelopes = Array.from({ length: count }, (_, i) => envelope(projectId, `e${i}`, i));
+      await appendLeaves(store, projectId, envelopes.map(leafHash), envelopes);
+      const text = (i: number) => `word${i} ${'filler '.repeat(i % 50)}${Array.from({ length: 40 }, (_, j) => `w${i}x${j}`).join(' ')}`;
+      const docs = envelopes.map((_, i) => searchDoc(i, { text: text(i), actors: [`a${i}`] }));
+      // A long chunk and a short one behind it: the short one must wait for the long one.
+      const chunks = [store.indexForSearch(projectId, 0, docs.slice(0, 3000)), store.indexForSearch(projectId, 3000, docs.slice(3000, 3001)), store.indexForSearch(projectId, 3001, docs.slice(3001, 3002))];
+      assert.deepEqual(await Promise.all(chunks), [true, true, true]);
+      assert.equal(await store.searchIndexSize(projectId), 3002);
+      assert.deepEqual(await search({ terms: ['word3001'] }), [3001]);
+      // A chunk that does not start at the size, and the one handed over behind it.
+      const refused = [store.indexForSearch(projectId, 3003, docs.slice(3003, 3005)), store.indexForSearch(projectId, 3005, docs.slice(3005, 3006))];
+      assert.deepEqual(await Promise.all(refused), [false, false]);
+      assert.equal(await store.searchIndexSize(projectId), 3002);
+      // Nothing of them stayed: indexing from the size finds every word once.
+      assert.equal(await store.indexForSearch(projectId, 3002, docs.slice(3002)), true);
+      assert.deepEqual(await search({ terms: ['word3004'] }), [3004]);
+      assert.deepEqual(await search({ actor: 'a3005' }), [3005]);
+      assert.equal((await search({ limit: 5000 })).length, count);
+    });
+
     it('searchBacklog lists exactly the logs whose search index is behind, with both sizes', async () => {
       const { store } = handle;
       const other = testProject().id;

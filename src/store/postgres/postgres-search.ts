@@ -155,8 +155,8 @@ export function searchRows(pk: number, documents: readonly SearchDocument[]) {
 }
 
 export const INSERT_SEARCH_EVENTS_SQL = `INSERT INTO search_events (project_pk, idx, time, name, source, ip, outcome, words, long_words)
-  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::tsvector[], $9::text[])`;
-export const INSERT_SEARCH_ACTORS_SQL = `INSERT INTO search_actors (project_pk, actor, time, idx) SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[])`;
+  SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::tsvector[], $9::text[]) ON CONFLICT DO NOTHING`;
+export const INSERT_SEARCH_ACTORS_SQL = `INSERT INTO search_actors (project_pk, actor, time, idx) SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[]) ON CONFLICT DO NOTHING`;
 
 /**
  * Export's time bounds and the size they were taken under, in one statement (one snapshot):

@@ -41,6 +41,15 @@ import { appendStatements, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
 import { asUnavailable } from './postgres-errors.ts';
 
 const INT8_OID = 20;
+/** Advisory-lock namespace of search chunks (indexForSearch), beside postgres-sequencer-lock.ts's. */
+const SEARCH_CHUNK_NAMESPACE = 0x56540004;
+/** The second key of a search chunk boundary's lock: a hash, since a collision only makes a call wait. */
+function searchChunkKey(pk: number, index: number): number {
+  return (Math.imul(pk, 0x9e3779b1) ^ (index % 0x100000000)) | 0;
+}
+/** Thrown inside indexForSearch's transaction to roll it back when the size moved. */
+const SIZE_MOVED = Symbol('search index size moved');
+
 /** SQLSTATE unique_violation. */
 const UNIQUE_VIOLATION = '23505';
 
@@ -67,6 +76,8 @@ export class PgStore implements Store {
   private readonly pks = new Map<string, number>();
   /** Appends in flight, so that close() waits for them (store.ts). */
   private readonly appending = new Set<Promise<void>>();
+  /** Per log pk: resolves once the latest indexForSearch call has taken its chunk's lock. */
+  private readonly searchChunkStarts = new Map<number, Promise<void>>();
   /** SQL text -> prepared statement name (see query()). */
   private readonly statementNames = new Map<string, string>();
   private closed = false;
@@ -482,18 +493,49 @@ export class PgStore implements Store {
   async indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean> {
     const pk = await this.pk(projectId);
     const { events, actors } = searchRows(pk, documents);
-    return this.transaction(async (client) => {
-      // The size row, locked: of two nodes indexing the same chunk, the second waits here and
-      // then finds the size moved, writing nothing (store.ts: one resolves true).
-      await client.query('INSERT INTO search_indexed (project_pk, size) VALUES ($1, 0) ON CONFLICT DO NOTHING', [pk]);
-      const size = (await client.query<{ size: number }>('SELECT size FROM search_indexed WHERE project_pk = $1 FOR UPDATE', [pk])).rows[0]!.size;
-      if (size !== fromIndex) return false;
-      if (documents.length === 0) return true;
-      await client.query(INSERT_SEARCH_EVENTS_SQL, [pk, events.idx, events.time, events.name, events.source, events.ip, events.outcome, events.words, events.longWords]);
-      if (actors.actor.length > 0) await client.query(INSERT_SEARCH_ACTORS_SQL, [pk, actors.actor, actors.time, actors.idx]);
-      await client.query('UPDATE search_indexed SET size = $2 WHERE project_pk = $1', [pk, fromIndex + documents.length]);
-      return true;
-    });
+    const end = fromIndex + documents.length;
+    // Calls for consecutive chunks of one log may overlap, so that their rows are written by
+    // several backends at once (GIN insertion is most of the cost). Each call first takes the
+    // advisory lock of its own end, in call order (`searchChunkStarts`); then writes its rows;
+    // then waits for the lock of its start, which the chunk before it holds until it commits or
+    // rolls back. So chunks land in index order, and the size still moves only from fromIndex.
+    const previous = this.searchChunkStarts.get(pk);
+    let started!: () => void;
+    const start = new Promise<void>((resolve) => (started = resolve));
+    this.searchChunkStarts.set(pk, start);
+    try {
+      await previous;
+      return await this.transaction(
+        async (client) => {
+          try {
+            await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${SEARCH_CHUNK_NAMESPACE}, ${searchChunkKey(pk, end)})`);
+          } finally {
+            started();
+          }
+          // Rows past the size are never read (searches stop at it); a row another indexer wrote
+          // is the same row, and is skipped.
+          if (documents.length > 0) {
+            await client.query(INSERT_SEARCH_EVENTS_SQL, [pk, events.idx, events.time, events.name, events.source, events.ip, events.outcome, events.words, events.longWords]);
+            if (actors.actor.length > 0) await client.query(INSERT_SEARCH_ACTORS_SQL, [pk, actors.actor, actors.time, actors.idx]);
+          }
+          await client.query(`SELECT pg_advisory_xact_lock(${SEARCH_CHUNK_NAMESPACE}, ${searchChunkKey(pk, fromIndex)})`);
+          // The size row, locked: of two nodes indexing the same chunk, the second waits here and
+          // then finds the size moved, writing nothing (store.ts: one resolves true).
+          await client.query('INSERT INTO search_indexed (project_pk, size) VALUES ($1, 0) ON CONFLICT DO NOTHING', [pk]);
+          const size = (await client.query<{ size: number }>('SELECT size FROM search_indexed WHERE project_pk = $1 FOR UPDATE', [pk])).rows[0]!.size;
+          if (size !== fromIndex) throw SIZE_MOVED;
+          await client.query('UPDATE search_indexed SET size = $2 WHERE project_pk = $1', [pk, end]);
+          return true;
+        },
+        { begins: true },
+      );
+    } catch (error) {
+      if (error === SIZE_MOVED) return false; // rolled back: nothing of this chunk stays
+      throw error;
+    } finally {
+      started();
+      if (this.searchChunkStarts.get(pk) === start) this.searchChunkStarts.delete(pk);
+    }
   }
 
   async searchBacklog(): Promise<Array<{ projectId: string; treeSize: number; searchIndexSize: number }>> {
