@@ -103,7 +103,7 @@ export async function searchCatchUp(server: ServerProcess, projectId: string, me
 
 export function describeCatchUp(c: SearchCatchUp): string {
   const caught = c.seconds === undefined ? `not caught up after ${CATCH_UP_WAIT_MS / 1000} s` : `caught up ${c.seconds.toFixed(1)} s after the load stopped`;
-  return `search index ${c.lagAtStop.toLocaleString('en-US')} events behind when the load stopped, ${caught}`;
+  return `search index ${c.lagAtStop.toLocaleString('en-US')} events behind when the load stopped, ${caught}; counted from the load's start, warm-up included`;
 }
 
 /** POST bodies of `eventsPerRequest` generated events to a project's ingest route. */

@@ -158,9 +158,7 @@ export class Sequencer {
       // Step 2 of commitBatch, before the lock: while this node looks its ids up, another node
       // may be committing to these logs, instead of waiting for this lookup too.
       stored = await this.lookUp(idsByProject);
-      const T0 = performance.now();
       lock = await this.store.lockLogs(projects);
-      (globalThis as any).__T = { lockWait: performance.now() - T0, granted: performance.now(), n: batch.reduce((a, r) => a + r.events.length, 0) };
     } catch (error) {
       this.fail(batch, projects, error);
       return;
@@ -168,18 +166,7 @@ export class Sequencer {
     try {
       await this.commitBatch(batch, lock.sizes, 0, stored);
     } finally {
-      const R = performance.now();
       await lock.release();
-      const T = (globalThis as any).__T;
-      if (process.env.VT_SEQ_TRACE && T) {
-        const acc = ((globalThis as any).__ACC ??= { n: 0, batches: 0, lockWait: 0, prep: 0, append: 0, release: 0, held: 0, since: performance.now() });
-        acc.n += T.n; acc.batches++; acc.lockWait += T.lockWait; acc.prep += T.appendStart - T.granted; acc.append += R - T.appendStart; acc.release += performance.now() - R; acc.held += performance.now() - T.granted;
-        if (performance.now() - acc.since > 2000) {
-          const b = acc.batches;
-          console.error(`SEQ batches ${b} events/batch ${(acc.n / b).toFixed(0)} lockWait ${(acc.lockWait / b).toFixed(1)} prep ${(acc.prep / b).toFixed(1)} append ${(acc.append / b).toFixed(1)} release ${(acc.release / b).toFixed(1)} held ${(acc.held / b).toFixed(1)} ms; held share ${(acc.held / (performance.now() - acc.since) * 100).toFixed(0)}%`);
-          (globalThis as any).__ACC = undefined;
-        }
-      }
     }
   }
 
@@ -252,7 +239,6 @@ export class Sequencer {
     if (appends.length > 0) {
       try {
         await this.options.hooks?.beforeCommit?.(appends);
-        if ((globalThis as any).__T) (globalThis as any).__T.appendStart = performance.now();
         await this.store.append(appends);
         await this.options.hooks?.afterCommit?.(appends);
       } catch (error) {

@@ -330,8 +330,9 @@ export interface Store {
   /**
    * Makes the caller the one sequencer of these logs until it releases the lock: any other
    * holder, in this process or another, waits. The sequencer takes it before it reads a log's
-   * size and looks up event ids, and releases it after its `append`, so that what it planned
-   * is still true when it commits. On engines without `concurrentWriters` the store is already
+   * size and plans, and releases it after its `append`, so that what it planned is still true
+   * when it commits. (It looks event ids up before taking it: an id another sequencer stores in
+   * between is refused by `append`, and the batch is planned again.) On engines without `concurrentWriters` the store is already
    * this process's alone and the lock is free.
    *
    * The lock is for liveness, not safety: a lock can be lost (its database session dies, or a

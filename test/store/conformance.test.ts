@@ -499,7 +499,7 @@ for (const engine of ENGINES) {
       const refused = [store.indexForSearch(projectId, 3003, docs.slice(3003, 3005)), store.indexForSearch(projectId, 3005, docs.slice(3005, 3006))];
       assert.deepEqual(await Promise.all(refused), [false, false]);
       assert.equal(await store.searchIndexSize(projectId), 3002);
-      // Nothing of them stayed: indexing from the size finds every word once.
+      // Indexing from the size then works, and every entry is found once.
       assert.equal(await store.indexForSearch(projectId, 3002, docs.slice(3002)), true);
       assert.deepEqual(await search({ terms: ['word3004'] }), [3004]);
       assert.deepEqual(await search({ actor: 'a3005' }), [3005]);

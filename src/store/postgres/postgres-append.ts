@@ -15,8 +15,8 @@
  *
  * Integers (pks, sizes, indexes, tile coordinates) are written into the text, checked to be
  * integers; event ids, envelopes and hashes are parameters, the Buffers sent as binary. An
- * append with more parameters than one statement may hold sends its first entries ahead in
- * statements of their own, inside a transaction with the final statement.
+ * append with more parameters than one statement may hold locks the rows and sends its first
+ * entries ahead in statements of their own, inside a transaction with the final statement.
  */
 import type { LogAppend } from '../store.ts';
 
@@ -39,7 +39,11 @@ export function appendStatements(pks: readonly number[], appends: readonly LogAp
   const entriesInFinal = Math.max(0, Math.min(entries.length, Math.floor((maxParameters - tiles.length) / 2)));
   if (tiles.length > maxParameters) throw new Error(`an append of ${tiles.length} tiles does not fit one statement`);
   const aheadCount = entries.length - entriesInFinal;
-  const ahead: SqlStatement[] = [];
+  const pkList = integers([...new Set(pks)].sort((a, b) => a - b));
+  // Entries sent ahead come after the logs' rows are locked, as in the final statement: an
+  // appender that lost its sequencer lock then waits on the rows, not on our entries (which
+  // could deadlock with it).
+  const ahead: SqlStatement[] = aheadCount > 0 ? [{ text: `SELECT pk FROM projects WHERE pk IN (${pkList}) ORDER BY pk FOR UPDATE`, values: [] }] : [];
   for (let start = 0; start < aheadCount; start += Math.floor(maxParameters / 2)) {
     const values: unknown[] = [];
     const rows = entries.slice(start, Math.min(aheadCount, start + Math.floor(maxParameters / 2))).map((e) => entryRow(e, values));
@@ -47,7 +51,6 @@ export function appendStatements(pks: readonly number[], appends: readonly LogAp
   }
 
   const values: unknown[] = [];
-  const pkList = integers([...new Set(pks)].sort((a, b) => a - b));
   const sizeCase = (pick: (append: LogAppend) => number) => `CASE pk ${appends.map((append, i) => `WHEN ${integers([pks[i]!])} THEN ${integers([pick(append)])}`).join(' ')} END`;
   const parts = [
     `locked AS (SELECT pk FROM projects WHERE pk IN (${pkList}) ORDER BY pk FOR UPDATE)`,

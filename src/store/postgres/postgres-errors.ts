@@ -6,13 +6,20 @@
 import pg from 'pg';
 import { StoreUnavailableError } from '../store.ts';
 
-/** SQLSTATEs of a session the server ended: connection exceptions (class 08), shutdowns. */
-const CONNECTION_SQLSTATE = /^(08...|57P0[1-3])$/;
+/**
+ * SQLSTATEs of a session the server could not open or ended: the connection exceptions (class
+ * 08) but 08P01, a protocol violation PostgreSQL also reports for a client's malformed message
+ * (a bug, not an outage); administrator, crash and startup shutdowns; too many connections.
+ */
+const CONNECTION_SQLSTATES = new Set(['08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300']);
 
 /** `error` as StoreUnavailableError when it is a lost or refused connection; else itself. */
 export function asUnavailable(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
-  if (error instanceof pg.DatabaseError) return CONNECTION_SQLSTATE.test(error.code ?? '') ? new StoreUnavailableError(`PostgreSQL ended the session: ${error.message}`, { cause: error }) : error;
+  if (error instanceof pg.DatabaseError) {
+    const lost = CONNECTION_SQLSTATES.has(error.code ?? '') || (error.code === '08P01' && error.severity === 'FATAL');
+    return lost ? new StoreUnavailableError(`PostgreSQL ended the session: ${error.message}`, { cause: error }) : error;
+  }
   const e = error as { code?: unknown; message?: unknown };
   // Node's socket errors (ECONNREFUSED, ECONNRESET, ...) and pg's own for a connection that ended.
   const lost = (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) || (typeof e.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect/.test(e.message));

@@ -76,8 +76,8 @@ export class PgStore implements Store {
   private readonly pks = new Map<string, number>();
   /** Appends in flight, so that close() waits for them (store.ts). */
   private readonly appending = new Set<Promise<void>>();
-  /** Per log pk: resolves once the latest indexForSearch call has taken its chunk's lock. */
-  private readonly searchChunkStarts = new Map<number, Promise<void>>();
+  /** Per project id: resolves once the latest indexForSearch call has taken its chunk's lock. */
+  private readonly searchChunkStarts = new Map<string, Promise<void>>();
   /** SQL text -> prepared statement name (see query()). */
   private readonly statementNames = new Map<string, string>();
   private closed = false;
@@ -175,8 +175,11 @@ export class PgStore implements Store {
     try {
       await client.query(statement);
     } catch (error) {
-      if (!(error instanceof pg.DatabaseError)) broken = error as Error;
-      throw asUnavailable(error);
+      // A refusal leaves the session as it was; a session PostgreSQL ended (a FATAL error comes
+      // before the socket closes) must not go back to the pool.
+      const unavailable = asUnavailable(error);
+      if (!(error instanceof pg.DatabaseError) || unavailable !== error) broken = error as Error;
+      throw unavailable;
     } finally {
       client.release(broken);
     }
@@ -491,19 +494,22 @@ export class PgStore implements Store {
   }
 
   async indexForSearch(projectId: string, fromIndex: number, documents: readonly SearchDocument[]): Promise<boolean> {
-    const pk = await this.pk(projectId);
-    const { events, actors } = searchRows(pk, documents);
     const end = fromIndex + documents.length;
     // Calls for consecutive chunks of one log may overlap, so that their rows are written by
     // several backends at once (GIN insertion is most of the cost). Each call first takes the
     // advisory lock of its own end, in call order (`searchChunkStarts`); then writes its rows;
     // then waits for the lock of its start, which the chunk before it holds until it commits or
     // rolls back. So chunks land in index order, and the size still moves only from fromIndex.
-    const previous = this.searchChunkStarts.get(pk);
+    // Registered before any await, so that call order is the order of the chain. Should two
+    // nodes index one log at once (a search lease overrun), their chunks' rows may wait on each
+    // other's and PostgreSQL breaks the deadlock: the loser fails, and its indexer retries.
+    const previous = this.searchChunkStarts.get(projectId);
     let started!: () => void;
     const start = new Promise<void>((resolve) => (started = resolve));
-    this.searchChunkStarts.set(pk, start);
+    this.searchChunkStarts.set(projectId, start);
     try {
+      const pk = await this.pk(projectId);
+      const { events, actors } = searchRows(pk, documents);
       await previous;
       return await this.transaction(
         async (client) => {
@@ -534,7 +540,7 @@ export class PgStore implements Store {
       throw error;
     } finally {
       started();
-      if (this.searchChunkStarts.get(pk) === start) this.searchChunkStarts.delete(pk);
+      if (this.searchChunkStarts.get(projectId) === start) this.searchChunkStarts.delete(projectId);
     }
   }
 
