@@ -52,6 +52,27 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     assert.deepEqual((await other.readEntries(project.id, 0, 10)).map((e) => e.envelope.toString()), ['{"id":"from-other"}']);
   });
 
+  it('a search chunk refused because the size moved leaves no rows behind, nor does the one handed over behind it', async (t) => {
+    const url = await freshDatabase(t);
+    const store = await PgStore.open({ url });
+    t.after(() => store.close());
+    const project = testProject();
+    await store.createProject(project);
+    await store.append([{ projectId: project.id, fromSize: 0, entries: Array.from({ length: 6 }, (_, i) => ({ eventId: `e${i}`, envelope: Buffer.from(`{"n":${i}}`) })), tiles: [] }]);
+    const doc = (index: number) => ({ index, time: 1000 + index, eventName: 'x', eventSource: null, sourceIp: null, actors: [`a${index}`], outcome: null, text: `word${index}` });
+    assert.equal(await store.indexForSearch(project.id, 0, [doc(0), doc(1)]), true);
+    // From 3 (the size is 2), and from 5 behind it: both refused.
+    assert.deepEqual(await Promise.all([store.indexForSearch(project.id, 3, [doc(3), doc(4)]), store.indexForSearch(project.id, 5, [doc(5)])]), [false, false]);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const rows = async (table: string) => (await client.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${table} WHERE idx >= 2`)).rows[0]!.n;
+      assert.deepEqual([await rows('search_events'), await rows('search_actors')], [0, 0]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('nodes starting together on an empty database migrate it once', async (t) => {
     const url = await freshDatabase(t);
     const stores = await Promise.all(Array.from({ length: 4 }, () => PgStore.open({ url })));
