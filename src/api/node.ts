@@ -277,7 +277,8 @@ async function onFirstStartTurn<T>(store: Store, fn: () => Promise<T>): Promise<
   try {
     return await fn();
   } finally {
-    await store.dropLease('first-start', holder);
+    // A failed drop must not hide fn's own error; the lease runs out by itself.
+    await store.dropLease('first-start', holder).catch(() => {});
   }
 }
 

@@ -256,7 +256,7 @@ export class SearchIndexer implements SearchIndexing {
     }
     this.following.delete(projectId);
     // Chunks handed to the store and not yet landed, in index order (SEARCH_INDEX_CHUNKS_IN_FLIGHT).
-    const inFlight: Array<{ from: number; end: number; written: Promise<boolean> }> = [];
+    const inFlight: Array<{ end: number; written: Promise<boolean> }> = [];
     try {
       // The lease is checked again before each chunk: a node that lost it stops indexing.
       while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
@@ -265,7 +265,7 @@ export class SearchIndexer implements SearchIndexing {
           const documents = await this.readChunk(projectId, next, size);
           const written = this.store.indexForSearch(projectId, next, documents);
           written.catch(() => {}); // met when its turn comes
-          inFlight.push({ from: next, end: (next += documents.length), written });
+          inFlight.push({ end: (next += documents.length), written });
         }
         const chunk = inFlight.shift()!;
         if (await chunk.written) indexed = chunk.end;

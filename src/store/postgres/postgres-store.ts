@@ -324,6 +324,7 @@ export class PgStore implements Store {
   }
 
   async append(appends: LogAppend[]): Promise<void> {
+    if (appends.length === 0) return;
     const pks = await Promise.all(appends.map((a) => this.pk(a.projectId)));
     const { ahead, final } = appendStatements(pks, appends);
     const work = (async () => {
