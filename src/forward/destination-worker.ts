@@ -60,6 +60,26 @@ export interface DestinationStatus {
   notes: Record<string, number>;
 }
 
+/**
+ * The delivering node's view of a destination, written with its cursor (store.ts CursorRecord
+ * `status`): a node standing by reports it, instead of its own `connecting`.
+ */
+interface SharedStatus {
+  state: DestinationState;
+  lastError: DestinationError | null;
+  lastDeliveryAt: string | null;
+  notes: Record<string, number>;
+}
+
+function parseShared(text: string | undefined): SharedStatus | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as SharedStatus;
+  } catch {
+    return undefined; // written by another version, or damaged: this node's own view instead
+  }
+}
+
 export interface WorkerOptions {
   clock: Clock;
   /** Waits between retries; tests inject a simulated clock's sleep. */
@@ -171,6 +191,10 @@ export class DestinationWorker {
           this.state = 'error';
           this.lastError = describe(error, this.options.clock);
           this.options.onError?.(error);
+          // Shared with the nodes standing by, at the cursor it has; best effort.
+          if (this.next !== undefined && this.lease.held) {
+            await this.store.setCursor(this.projectId, this.destinationId, this.next, this.lastError.at, this.shared()).catch(() => {});
+          }
           attempt++;
           await (this.options.sleep ?? abortableSleep)(backoffDelay(attempt, this.options.backoff), signal);
         }
@@ -186,9 +210,15 @@ export class DestinationWorker {
   private async advance(delivered: number): Promise<void> {
     const next = this.next! + delivered;
     const at = isoTime(this.options.clock.now());
-    await this.store.setCursor(this.projectId, this.destinationId, next, at);
+    await this.store.setCursor(this.projectId, this.destinationId, next, at, this.shared({ state: 'connected', lastError: null, lastDeliveryAt: at }));
     this.next = next;
     this.lastDeliveryAt = at;
+  }
+
+  /** This worker's view as written with the cursor, with `now` overriding what is about to change. */
+  private shared(now: Partial<SharedStatus> = {}): string {
+    const status: SharedStatus = { state: this.state, lastError: this.lastError, lastDeliveryAt: this.lastDeliveryAt, notes: { ...(this.sink?.notes ?? {}) }, ...now };
+    return JSON.stringify(status);
   }
 
   /** Waits for a commit notice, the poll backstop, or stop(). */
@@ -200,7 +230,11 @@ export class DestinationWorker {
   }
 
   async status(): Promise<DestinationStatus> {
-    const next = this.next ?? (await this.store.getCursor(this.projectId, this.destinationId))?.nextIndex;
+    // A node standing by (an enabled worker without the lease) reports what the delivering node
+    // wrote with the cursor; the delivering node, and a disabled destination, report their own.
+    const stored = this.enabled && !this.lease.held ? await this.store.getCursor(this.projectId, this.destinationId) : undefined;
+    const view: SharedStatus = parseShared(stored?.status) ?? { state: this.state, lastError: this.lastError, lastDeliveryAt: this.lastDeliveryAt, notes: { ...(this.sink?.notes ?? {}) } };
+    const next = this.next ?? stored?.nextIndex ?? (await this.store.getCursor(this.projectId, this.destinationId))?.nextIndex;
     const treeSize = await this.store.treeSize(this.projectId);
     // Before the first cursor exists, a destination starting "now" owes nothing yet.
     const cursor = next ?? (this.startFrom === 'beginning' ? 0 : treeSize);
@@ -210,15 +244,15 @@ export class DestinationWorker {
       if (oldest) lagSeconds = Math.max(0, (this.options.clock.now() - Date.parse(forwardEvent(oldest).receivedAt)) / 1000);
     }
     return {
-      state: this.state,
-      lastError: this.lastError,
+      state: view.state,
+      lastError: view.lastError,
       lastDeliveredIndex: cursor > 0 ? cursor - 1 : null,
       nextIndex: cursor,
       treeSize,
       lagEvents: Math.max(0, treeSize - cursor),
       lagSeconds,
-      lastDeliveryAt: this.lastDeliveryAt,
-      notes: { ...(this.sink?.notes ?? {}) },
+      lastDeliveryAt: view.lastDeliveryAt,
+      notes: view.notes,
     };
   }
 }

@@ -11,9 +11,8 @@
  * replaced when it is stale, and every node reloads all destinations every `refreshMs`, so one
  * made elsewhere gets a standby worker too.
  *
- * BUG: a destination's status (state, last error, last delivery) is the answering node's own
- * view; on a node standing by it stays `connecting`, while the cursor and lag, read from the
- * store, are the same on every node.
+ * A destination's status is the same on every node: the delivering node writes its view
+ * (state, last error, last delivery) with the cursor, and a node standing by reports that.
  */
 import os from 'node:os';
 import { systemClock, type Clock } from '../core/clock.ts';

@@ -41,6 +41,11 @@ export class Lease {
     return held;
   }
 
+  /** Whether this process holds the lease now, by its own clock (no store call). */
+  get held(): boolean {
+    return Date.now() < this.until;
+  }
+
   /** Gives the lease up, if held, so that another holder may take it at once. */
   async drop(): Promise<void> {
     if (this.until === 0) return;

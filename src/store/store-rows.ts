@@ -48,6 +48,7 @@ export interface SettingRow {
 export interface CursorRow {
   next_index: number;
   updated_at: string;
+  status: string | null;
 }
 
 export function projectFromRow(row: ProjectRow): ProjectRecord {
@@ -77,5 +78,7 @@ export function settingFromRow<T>(projectId: string, row: SettingRow): SettingRe
 }
 
 export function cursorFromRow(projectId: string, destinationId: string, row: CursorRow): CursorRecord {
-  return { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+  const cursor: CursorRecord = { projectId, destinationId, nextIndex: row.next_index, updatedAt: row.updated_at };
+  if (row.status !== null) cursor.status = row.status;
+  return cursor;
 }

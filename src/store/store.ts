@@ -113,6 +113,11 @@ export interface CursorRecord {
   destinationId: string;
   nextIndex: number;
   updatedAt: string;
+  /**
+   * How delivery went for the node that wrote the cursor last, as text the forwarder writes and
+   * reads back (the store keeps it as given): what a node standing by reports.
+   */
+  status?: string;
 }
 
 export interface TileRef {
@@ -458,7 +463,7 @@ export interface Store {
    * MUST NOT be called concurrently for the same (project, destination): one forwarder owns a
    * destination. Raises nothing for an unknown destination id (destinations live in settings).
    */
-  setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void>;
+  setCursor(projectId: string, destinationId: string, nextIndex: number, at: string, status?: string): Promise<void>;
 
   // --- leases --------------------------------------------------------------------------------
 

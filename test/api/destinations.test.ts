@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from '../helpers/app.ts';
+import { ENGINES } from '../helpers/stores.ts';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -142,5 +143,24 @@ describe('native destinations API', () => {
     assert.equal(body.lastError, null);
     assert.equal(body.lagEvents, 0);
     assert.equal(body.lastDeliveredIndex, size - 1);
+  });
+
+  it('on nodes sharing PostgreSQL, a node standing by reports the delivering node\'s status, not its own "connecting"', { skip: !ENGINES.includes('postgres') && 'PostgreSQL is not among VERITRAIL_TEST_ENGINES' }, async (t) => {
+    const a = await build(t, { engine: 'postgres' });
+    const b = await build(t, { storeUrl: a.node.config.storeUrl, checkpointKey: a.node.config.checkpointKey, serverSecret: a.node.config.serverSecret });
+    const p = await a.project();
+    const base = `/v1/projects/${p.id}/destinations`;
+    // Nothing listens on the discard port: every delivery fails, on whichever node delivers.
+    const created = await a.call(p.owner, 'POST', base, { kind: 'webhook', url: 'http://127.0.0.1:9/hook', secret: SECRET });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal((await a.call(p.writer, 'POST', `/v1/projects/${p.id}/events`, [{ action: 'x' }])).statusCode, 201);
+    const states = async () =>
+      Promise.all([a, b].map(async (vt) => (await vt.call(p.reader, 'GET', `${base}/${created.json().id}/status`)).json<{ state: string; lastError: { message: string } | null; lagEvents: number }>()));
+    const both = await waitUntil(async () => {
+      const seen = await states();
+      return seen.every((s) => s.state === 'error') && seen;
+    }, 'both nodes to report the failing delivery');
+    assert.equal(both[0]!.lastError?.message, both[1]!.lastError?.message);
+    assert.ok(both[0]!.lagEvents > 0 && both[0]!.lagEvents === both[1]!.lagEvents, `the same lag on both: ${both.map((s) => s.lagEvents)}`);
   });
 });

@@ -373,10 +373,12 @@ for (const engine of ENGINES) {
       await handle.store.setCursor(project.id, 'd2', 3, '2026-01-01T00:00:01.000Z');
       await handle.store.setCursor(project.id, 'd1', 25, '2026-01-01T00:00:02.000Z');
       assert.deepEqual(await handle.store.getCursor(project.id, 'd1'), { projectId: project.id, destinationId: 'd1', nextIndex: 25, updatedAt: '2026-01-01T00:00:02.000Z' });
-      await handle.store.setCursor(project.id, 'd2', 1, '2026-01-01T00:00:03.000Z');
+      await handle.store.setCursor(project.id, 'd2', 1, '2026-01-01T00:00:03.000Z', '{"state":"error"}');
       await handle.reopen();
       assert.equal((await handle.store.getCursor(project.id, 'd1'))?.nextIndex, 25);
-      assert.equal((await handle.store.getCursor(project.id, 'd2'))?.nextIndex, 1);
+      assert.deepEqual(await handle.store.getCursor(project.id, 'd2'), { projectId: project.id, destinationId: 'd2', nextIndex: 1, updatedAt: '2026-01-01T00:00:03.000Z', status: '{"state":"error"}' }, 'a status is kept as given');
+      await handle.store.setCursor(project.id, 'd2', 2, '2026-01-01T00:00:04.000Z');
+      assert.equal((await handle.store.getCursor(project.id, 'd2'))?.status, undefined, 'and replaced with the cursor');
     });
 
     it('leases: one holder at a time, renewed by its holder, free once dropped or expired', async () => {

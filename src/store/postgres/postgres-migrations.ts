@@ -161,4 +161,11 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
        $$`,
     ],
   },
+  {
+    // The delivering node's view of a destination, beside its cursor (store.ts CursorRecord), so
+    // that a node standing by reports it.
+    version: 8,
+    name: 'forwarding status',
+    statements: [`ALTER TABLE forward_cursors ADD COLUMN status text`],
+  },
 ];

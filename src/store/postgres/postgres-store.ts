@@ -459,16 +459,16 @@ export class PgStore implements Store {
 
   async getCursor(projectId: string, destinationId: string): Promise<CursorRecord | undefined> {
     const row = (
-      await this.query<CursorRow>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = $1 AND destination_id = $2', [await this.pk(projectId), destinationId])
+      await this.query<CursorRow>('SELECT next_index, updated_at, status FROM forward_cursors WHERE project_pk = $1 AND destination_id = $2', [await this.pk(projectId), destinationId])
     ).rows[0];
     return row && cursorFromRow(projectId, destinationId, row);
   }
 
-  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
+  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string, status?: string): Promise<void> {
     await this.query(
-      `INSERT INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (project_pk, destination_id) DO UPDATE SET next_index = excluded.next_index, updated_at = excluded.updated_at`,
-      [await this.pk(projectId), destinationId, nextIndex, at],
+      `INSERT INTO forward_cursors (project_pk, destination_id, next_index, updated_at, status) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (project_pk, destination_id) DO UPDATE SET next_index = excluded.next_index, updated_at = excluded.updated_at, status = excluded.status`,
+      [await this.pk(projectId), destinationId, nextIndex, at, status ?? null],
     );
   }
 

@@ -94,6 +94,12 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       `CREATE INDEX revoked_access_tokens_by_expiry ON revoked_access_tokens (expires_sec)`,
     ],
   },
+  {
+    // The delivering node's view of a destination, beside its cursor (store.ts CursorRecord).
+    version: 5,
+    name: 'forwarding status',
+    statements: [`ALTER TABLE forward_cursors ADD COLUMN status TEXT`],
+  },
 ];
 
 /**

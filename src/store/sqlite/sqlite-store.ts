@@ -208,8 +208,8 @@ export class SqliteStore implements Store {
            AND s.version = (SELECT max(version) FROM settings WHERE project_pk = s.project_pk AND name = s.name)
          ORDER BY s.name`,
       ),
-      cursor: db.prepare<[number, string], CursorRow>('SELECT next_index, updated_at FROM forward_cursors WHERE project_pk = ? AND destination_id = ?'),
-      setCursor: db.prepare('INSERT OR REPLACE INTO forward_cursors (project_pk, destination_id, next_index, updated_at) VALUES (?, ?, ?, ?)'),
+      cursor: db.prepare<[number, string], CursorRow>('SELECT next_index, updated_at, status FROM forward_cursors WHERE project_pk = ? AND destination_id = ?'),
+      setCursor: db.prepare('INSERT OR REPLACE INTO forward_cursors (project_pk, destination_id, next_index, updated_at, status) VALUES (?, ?, ?, ?, ?)'),
     };
   }
 
@@ -578,9 +578,9 @@ export class SqliteStore implements Store {
     return row && cursorFromRow(projectId, destinationId, row);
   }
 
-  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string): Promise<void> {
+  async setCursor(projectId: string, destinationId: string, nextIndex: number, at: string, status?: string): Promise<void> {
     this.check();
-    this.stmt.setCursor.run(this.pk(projectId), destinationId, nextIndex, at);
+    this.stmt.setCursor.run(this.pk(projectId), destinationId, nextIndex, at, status ?? null);
   }
 
   async takeLease(name: string, holder: string, ms: number): Promise<boolean> {
