@@ -55,9 +55,14 @@ export class DigestAuthenticator {
     // The answer is right: from here on the only problems are freshness and replay.
     if (nonce === 'stale') throw new VT_ERR_AUTH_NONCE_STALE();
     // Without qop (RFC 2069) there is no nc: each nonce then authenticates one request.
-    const used = this.nonces.use(credentials.nonce, credentials.qop === undefined ? 1 : parseInt(credentials.nc!, 16));
+    const nc = credentials.qop === undefined ? 1 : parseInt(credentials.nc!, 16);
+    const used = this.nonces.use(credentials.nonce, nc);
     if (used === 'stale') throw new VT_ERR_AUTH_NONCE_STALE();
     if (!used) throw new VT_ERR_AUTH_INVALID();
+    // Nodes sharing the store: this node's table has not seen what another node accepted.
+    if (this.store.capabilities.concurrentWriters && !(await this.store.recordDigestNonceUse(credentials.nonce, nc, this.nonces.issuedSec(credentials.nonce)!, this.nonces.expiredBeforeSec()))) {
+      throw new VT_ERR_AUTH_INVALID();
+    }
     return this.authenticator.principalOf(key);
   }
 }

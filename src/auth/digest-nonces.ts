@@ -15,9 +15,9 @@
  * or before the horizon that is not in the table is answered `stale`, so an evicted nonce can
  * never be replayed; the client just answers a fresh challenge.
  *
- * BUG: the table is per node. Behind a load balancer a replay of a captured request, sent to
- * another node within the nonce's lifetime, is accepted there. Sharing the table through the
- * store would close this; Atlas clients over TLS do not expose requests to capture.
+ * The table is per node. On a store several nodes share, the authenticator also records each
+ * use in the store (`recordDigestNonceUse`), so a request captured and replayed to another node
+ * is refused there too (digest-authenticator.ts).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
@@ -97,7 +97,13 @@ export class DigestNonces {
     return createHmac('sha256', this.key).update(head).update(DIGEST_REALM).digest().subarray(0, 16);
   }
 
-  private issuedSec(nonce: string): number | undefined {
+  /** Before this second, nonces are expired (refused as stale): what a shared record may forget. */
+  expiredBeforeSec(): number {
+    return Math.floor((this.clock.now() - this.lifetimeMs) / 1000);
+  }
+
+  /** When a nonce this server issued was issued, in Unix seconds; undefined if it did not issue it. */
+  issuedSec(nonce: string): number | undefined {
     if (!/^[A-Za-z0-9+/]{32}$/.test(nonce)) return undefined;
     const bytes = Buffer.from(nonce, 'base64');
     const head = bytes.subarray(0, 8);

@@ -309,6 +309,17 @@ export interface Store {
   /** Records use; best effort and not durable (a lost update only makes lastUsedAt older). */
   touchKey(keyId: string, at: string): Promise<void>;
 
+  // --- HTTP Digest nonces ----------------------------------------------------------------------
+
+  /**
+   * Records that a request used count `nc` with this Digest nonce (issued at `issuedSec`, Unix
+   * seconds), if `nc` is above every count recorded for it: true; false for a replay. First
+   * forgets nonces issued before `forgetBeforeSec` (expired: refused as stale anyway). Atomic,
+   * and seen at once by every process sharing the store, so that a request captured and
+   * replayed to another node is refused there too. Need not be durable. Concurrent: yes.
+   */
+  recordDigestNonceUse(nonce: string, nc: number, issuedSec: number, forgetBeforeSec: number): Promise<boolean>;
+
   // --- revoked OAuth access tokens -------------------------------------------------------------
 
   /**

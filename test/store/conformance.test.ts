@@ -405,6 +405,26 @@ for (const engine of ENGINES) {
       }
     });
 
+    it('Digest nonce uses: each count above the last is recorded once; a replay or a smaller one is not; expired nonces are forgotten', async () => {
+      const { store } = handle;
+      assert.equal(await store.recordDigestNonceUse('n1', 1, 1000, 900), true);
+      assert.equal(await store.recordDigestNonceUse('n1', 1, 1000, 900), false, 'a replay');
+      assert.equal(await store.recordDigestNonceUse('n1', 5, 1000, 900), true, 'a gap is fine');
+      assert.equal(await store.recordDigestNonceUse('n1', 4, 1000, 900), false, 'a smaller count');
+      assert.equal(await store.recordDigestNonceUse('n2', 1, 1200, 900), true, 'each nonce has its own count');
+      // Once n1 is expired (issued before 1100), it is forgotten.
+      assert.equal(await store.recordDigestNonceUse('n2', 2, 1200, 1100), true);
+      assert.equal(await store.recordDigestNonceUse('n1', 1, 1000, 900), true, 'forgotten');
+    });
+
+    it('Digest nonce uses: a use through one store is seen by another on the same database', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      assert.equal(await handle.store.recordDigestNonceUse('shared', 3, 1000, 900), true);
+      assert.equal(await other.recordDigestNonceUse('shared', 3, 1000, 900), false);
+      assert.equal(await other.recordDigestNonceUse('shared', 4, 1000, 900), true);
+    });
+
     it('revoked access tokens: listed until they expire, durable, and bounded', async () => {
       const { store } = handle;
       const bound = { nowSec: 1000, max: 2 };

@@ -168,4 +168,14 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
     name: 'forwarding status',
     statements: [`ALTER TABLE forward_cursors ADD COLUMN status text`],
   },
+  {
+    // HTTP Digest nonce counts (store.ts recordDigestNonceUse), shared by every node so that a
+    // replayed request is refused whichever node it reaches.
+    version: 9,
+    name: 'digest nonces',
+    statements: [
+      `CREATE TABLE digest_nonce_uses (nonce text PRIMARY KEY, nc bigint NOT NULL, issued_sec bigint NOT NULL)`,
+      `CREATE INDEX digest_nonce_uses_by_issue ON digest_nonce_uses (issued_sec)`,
+    ],
+  },
 ];

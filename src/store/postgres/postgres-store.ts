@@ -298,6 +298,18 @@ export class PgStore implements Store {
     await this.query('UPDATE keys SET last_used_at = $1 WHERE id = $2', [at, keyId]);
   }
 
+  async recordDigestNonceUse(nonce: string, nc: number, issuedSec: number, forgetBeforeSec: number): Promise<boolean> {
+    // The nonce in use is never among the forgotten (it would have been refused as stale), so
+    // the DELETE and the upsert never touch the same row.
+    const { rowCount } = await this.query(
+      `WITH forgotten AS (DELETE FROM digest_nonce_uses WHERE issued_sec < $4)
+       INSERT INTO digest_nonce_uses (nonce, nc, issued_sec) VALUES ($1, $2, $3)
+       ON CONFLICT (nonce) DO UPDATE SET nc = excluded.nc WHERE digest_nonce_uses.nc < excluded.nc`,
+      [nonce, nc, issuedSec, forgetBeforeSec],
+    );
+    return rowCount === 1;
+  }
+
   async revokeAccessToken(tokenId: string, expiresSec: number, bound: { nowSec: number; max: number }): Promise<{ listed: true } | { listed: false; firstExpirySec: number }> {
     return this.transaction(async (client) => {
       await client.query('DELETE FROM revoked_access_tokens WHERE expires_sec <= $1', [bound.nowSec]);

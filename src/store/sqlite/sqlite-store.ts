@@ -99,6 +99,8 @@ export class SqliteStore implements Store {
    * data-directory lock), so its memory is where every holder looks, and a lease ends with it.
    */
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
+  /** Digest nonce uses (recordDigestNonceUse), in memory for the same reason. */
+  private readonly digestNonces = new Map<string, { nc: number; issuedSec: number }>();
   private closed = false;
   private readonly stmt;
   private lookupStatement: Database.Statement<[number, string], { id_hash: number; idx: number }> | undefined;
@@ -364,6 +366,16 @@ export class SqliteStore implements Store {
   async touchKey(keyId: string, at: string): Promise<void> {
     this.check();
     this.stmt.touchKey.run(at, keyId);
+  }
+
+  /** In memory, like leases: this process is the store's only user (the data-directory lock). */
+  async recordDigestNonceUse(nonce: string, nc: number, issuedSec: number, forgetBeforeSec: number): Promise<boolean> {
+    this.check();
+    for (const [known, use] of this.digestNonces) if (use.issuedSec < forgetBeforeSec) this.digestNonces.delete(known);
+    const seen = this.digestNonces.get(nonce);
+    if (seen && nc <= seen.nc) return false;
+    this.digestNonces.set(nonce, { nc, issuedSec });
+    return true;
   }
 
   async revokeAccessToken(tokenId: string, expiresSec: number, bound: { nowSec: number; max: number }): Promise<{ listed: true } | { listed: false; firstExpirySec: number }> {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { request } from 'urllib';
 import * as oauth from 'oauth4webapi';
 import { build, type Built } from '../../helpers/app.ts';
+import { ENGINES } from '../../helpers/stores.ts';
 import { atlasKey, serviceAccount, V2 } from '../../helpers/atlas.ts';
 import { ensureDebianTool } from '../../helpers/debian.ts';
 import { digestAuthorization, parseChallenge } from '../../helpers/digest-client.ts';
@@ -189,6 +190,21 @@ describe('Digest rules with hand-made requests', () => {
     assert.equal((await get(vt, p.id, answer(9))).status, 200, 'a larger one, with a gap');
     assert.equal((await get(vt, p.id, digestAuthorization({ username: publicKey, password: privateKey, method: 'PATCH', uri, nonce, nc: 10 }))).status, 401, 'signed for another method');
     assert.equal((await get(vt, p.id, digestAuthorization({ username: publicKey, password: privateKey, method: 'GET', uri: `${uri}?pretty=true`, nonce, nc: 11 }))).status, 401, 'signed for another uri');
+  });
+
+  it('on nodes sharing PostgreSQL, a request replayed to another node is refused there; a later nc is not', { skip: !ENGINES.includes('postgres') && 'PostgreSQL is not among VERITRAIL_TEST_ENGINES' }, async (t) => {
+    const a = await build(t, { engine: 'postgres' });
+    const b = await build(t, { storeUrl: a.node.config.storeUrl, checkpointKey: a.node.config.checkpointKey, serverSecret: a.node.config.serverSecret });
+    const p = await a.project();
+    const { publicKey, privateKey } = await atlasKey(a, p.id);
+    const { nonce } = (await get(a, p.id)).challenge;
+    const uri = `/api/atlas/v2/groups/${p.id}/auditLog`;
+    const answer = (nc: number) => digestAuthorization({ username: publicKey, password: privateKey, method: 'GET', uri, nonce, nc });
+    const first = answer(1);
+    assert.equal((await get(a, p.id, first)).status, 200);
+    assert.equal((await get(b, p.id, first)).status, 401, 'the same request, captured and sent to the other node');
+    assert.equal((await get(b, p.id, answer(2))).status, 200, 'the client going on through the other node');
+    assert.equal((await get(a, p.id, answer(2))).status, 401, 'and that one replayed to the first');
   });
 
   it('an expired nonce answered correctly gets stale=true (not a failed authentication); the fresh nonce works', async (t) => {
