@@ -38,11 +38,12 @@ export function meteredCommitHooks(metrics: Metrics, inner: SequencerHooks = {})
 async function sampleGauges(node: VeritrailNode): Promise<void> {
   const { metrics, store } = node;
   metrics.queueEvents.set(node.sequencer.depth);
-  // BUG: listProjects reads every project on each scrape, so a scrape costs O(projects) even
-  // though only METRICS_MAX_PROJECT_SERIES are exported; a paged store listing would bound it.
-  const projects = (await store.listProjects()).sort((a, b) => Number(b.system) - Number(a.system)).slice(0, METRICS_MAX_PROJECT_SERIES);
+  // The system project, then the oldest others: a scrape reads at most METRICS_MAX_PROJECT_SERIES
+  // projects, however many there are.
+  const oldest = await store.listProjects({ limit: METRICS_MAX_PROJECT_SERIES });
+  const projects = [node.systemProjectId, ...oldest.filter((p) => p.id !== node.systemProjectId).map((p) => p.id)].slice(0, METRICS_MAX_PROJECT_SERIES);
   const rows = await Promise.all(
-    projects.map(async (p) => ({ project: p.id, size: await store.treeSize(p.id), indexed: await store.searchIndexSize(p.id), checkpoint: await store.latestCheckpoint(p.id) })),
+    projects.map(async (project) => ({ project, size: await store.treeSize(project), indexed: await store.searchIndexSize(project), checkpoint: await store.latestCheckpoint(project) })),
   );
   const destinations = await node.forwarder.statuses();
   const now = node.clock.now();

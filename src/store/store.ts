@@ -284,8 +284,8 @@ export interface Store {
   createProject(project: ProjectRecord): Promise<void>;
   /** Concurrent: yes. */
   getProject(id: string): Promise<ProjectRecord | undefined>;
-  /** In creation order. Concurrent: yes. */
-  listProjects(): Promise<ProjectRecord[]>;
+  /** In creation order; with `limit`, the first that many. Concurrent: yes. */
+  listProjects(options?: { limit?: number }): Promise<ProjectRecord[]>;
 
   // --- keys ----------------------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ for (const engine of ENGINES) {
       await store.createProject(b);
       assert.deepEqual(await store.getProject(a.id), a);
       assert.deepEqual(await store.listProjects(), [a, b]);
+      assert.deepEqual(await store.listProjects({ limit: 1 }), [a], 'the first, in creation order');
       assert.equal(await store.getProject('0'.repeat(24)), undefined);
       await assert.rejects(store.createProject({ ...a, name: 'again' }), AlreadyExistsError);
       assert.equal(await store.treeSize(a.id), 0);

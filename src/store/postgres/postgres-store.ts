@@ -244,8 +244,9 @@ export class PgStore implements Store {
     return row && projectFromRow(row);
   }
 
-  async listProjects(): Promise<ProjectRecord[]> {
-    return (await this.query<ProjectRow>('SELECT * FROM projects ORDER BY pk')).rows.map(projectFromRow);
+  async listProjects(options: { limit?: number } = {}): Promise<ProjectRecord[]> {
+    // LIMIT NULL is no limit.
+    return (await this.query<ProjectRow>('SELECT * FROM projects ORDER BY pk LIMIT $1', [options.limit ?? null])).rows.map(projectFromRow);
   }
 
   async createKey(key: KeyRecord): Promise<void> {

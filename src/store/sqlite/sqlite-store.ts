@@ -169,6 +169,7 @@ export class SqliteStore implements Store {
     return {
       projectById: db.prepare<[string], ProjectRow>('SELECT * FROM projects WHERE id = ?'),
       projects: db.prepare<[], ProjectRow>('SELECT * FROM projects ORDER BY pk'),
+      firstProjects: db.prepare<[number], ProjectRow>('SELECT * FROM projects ORDER BY pk LIMIT ?'),
       insertProject: db.prepare('INSERT INTO projects (id, name, created_at, log_origin, system) VALUES (?, ?, ?, ?, ?)'),
       treeSize: db.prepare<[number], { tree_size: number }>('SELECT tree_size FROM projects WHERE pk = ?'),
       setTreeSize: db.prepare('UPDATE projects SET tree_size = ? WHERE pk = ?'),
@@ -323,9 +324,9 @@ export class SqliteStore implements Store {
     return row && projectFromRow(row);
   }
 
-  async listProjects(): Promise<ProjectRecord[]> {
+  async listProjects(options: { limit?: number } = {}): Promise<ProjectRecord[]> {
     this.check();
-    return this.stmt.projects.all().map(projectFromRow);
+    return (options.limit === undefined ? this.stmt.projects.all() : this.stmt.firstProjects.all(options.limit)).map(projectFromRow);
   }
 
   async createKey(key: KeyRecord): Promise<void> {
