@@ -215,10 +215,14 @@ export class DestinationWorker {
     this.lastDeliveryAt = at;
   }
 
+  /** This worker's own view of the destination. */
+  private ownView(): SharedStatus {
+    return { state: this.state, lastError: this.lastError, lastDeliveryAt: this.lastDeliveryAt, notes: { ...(this.sink?.notes ?? {}) } };
+  }
+
   /** This worker's view as written with the cursor, with `now` overriding what is about to change. */
   private shared(now: Partial<SharedStatus> = {}): string {
-    const status: SharedStatus = { state: this.state, lastError: this.lastError, lastDeliveryAt: this.lastDeliveryAt, notes: { ...(this.sink?.notes ?? {}) }, ...now };
-    return JSON.stringify(status);
+    return JSON.stringify({ ...this.ownView(), ...now });
   }
 
   /** Waits for a commit notice, the poll backstop, or stop(). */
@@ -233,7 +237,7 @@ export class DestinationWorker {
     // A node standing by (an enabled worker without the lease) reports what the delivering node
     // wrote with the cursor; the delivering node, and a disabled destination, report their own.
     const stored = this.enabled && !this.lease.held ? await this.store.getCursor(this.projectId, this.destinationId) : undefined;
-    const view: SharedStatus = parseShared(stored?.status) ?? { state: this.state, lastError: this.lastError, lastDeliveryAt: this.lastDeliveryAt, notes: { ...(this.sink?.notes ?? {}) } };
+    const view = parseShared(stored?.status) ?? this.ownView();
     const next = this.next ?? stored?.nextIndex ?? (await this.store.getCursor(this.projectId, this.destinationId))?.nextIndex;
     const treeSize = await this.store.treeSize(this.projectId);
     // Before the first cursor exists, a destination starting "now" owes nothing yet.

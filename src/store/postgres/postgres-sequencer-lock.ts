@@ -26,6 +26,8 @@ import { asUnavailable } from './postgres-errors.ts';
 /** Advisory-lock namespaces (the first key of the two-key form); the second key is a pk. */
 export const SEQUENCER_NAMESPACE = 0x56540001;
 export const CHECKPOINT_NAMESPACE = 0x56540002;
+/** Search chunk boundaries (PgStore.indexForSearch); the second key is a hash of (pk, index). */
+export const SEARCH_CHUNK_NAMESPACE = 0x56540004;
 /** The one-key advisory lock held while a node migrates the schema. */
 const MIGRATION_LOCK_KEY = 0x5654_0000_0003n;
 

@@ -36,13 +36,11 @@ import {
 import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
-import { CHECKPOINT_NAMESPACE, PgSequencerLock, withMigrationLock } from './postgres-sequencer-lock.ts';
+import { CHECKPOINT_NAMESPACE, PgSequencerLock, SEARCH_CHUNK_NAMESPACE, withMigrationLock } from './postgres-sequencer-lock.ts';
 import { appendStatements, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
 import { asUnavailable } from './postgres-errors.ts';
 
 const INT8_OID = 20;
-/** Advisory-lock namespace of search chunks (indexForSearch), beside postgres-sequencer-lock.ts's. */
-const SEARCH_CHUNK_NAMESPACE = 0x56540004;
 /** The second key of a search chunk boundary's lock: a hash, since a collision only makes a call wait. */
 function searchChunkKey(pk: number, index: number): number {
   return (Math.imul(pk, 0x9e3779b1) ^ (index % 0x100000000)) | 0;
