@@ -2,7 +2,8 @@
  * The CLI against a PostgreSQL store: a node refuses to start without the shared checkpoint
  * key or the shared server secret (and says how to make them), `keys create --store` works
  * beside running nodes and its key is accepted at once (an Atlas pair, made with the secret,
- * over Digest too), and `fsck --store` names the first changed entry.
+ * over Digest too), `fsck --store` names the first changed entry, and a node refuses a database
+ * a newer Veritrail migrated.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,16 +20,22 @@ import { ensureDebianTool } from '../helpers/debian.ts';
 
 const run = promisify(execFile);
 
+/** A fresh database and an empty data directory, both removed after the test. */
+async function freshStore(t: { after(fn: () => Promise<void>): void }): Promise<{ url: string; dataDir: string }> {
+  const cluster = await postgresCluster();
+  const url = await cluster.createDatabase();
+  const dataDir = tempDir('vt-pgcli-');
+  t.after(async () => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    await cluster.dropDatabase(url);
+  });
+  return { url, dataDir };
+}
+
 describe('the CLI on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {
   it('shared key, keys create beside a running node, fsck finds a changed entry', async (t) => {
     ensureDebianTool('curl');
-    const cluster = await postgresCluster();
-    const url = await cluster.createDatabase();
-    const dataDir = tempDir('vt-pgcli-');
-    t.after(async () => {
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      await cluster.dropDatabase(url);
-    });
+    const { url, dataDir } = await freshStore(t);
 
     // No key given: the node refuses, and the message holds the fix. Nothing was made on disk.
     const refused = runCli(['serve', '--store', url, '--data', dataDir, '--port', '0'], { VERITRAIL_CHECKPOINT_KEY: '' });
@@ -82,5 +89,23 @@ describe('the CLI on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERI
     const bad = runCli(['fsck', '--store', url], { VERITRAIL_CHECKPOINT_KEY: signer.signerText });
     assert.equal(bad.status, 1, bad.stdout + bad.stderr);
     assert.match(bad.stdout, /BAD .*first bad index 7\b/);
+  });
+
+  it('a node refuses a database migrated by a newer Veritrail, and migrates nothing', async (t) => {
+    const { url, dataDir } = await freshStore(t);
+    const env = { VERITRAIL_CHECKPOINT_KEY: runCli(['keys', 'checkpoint', '--origin-host', 'newer.test']).stdout.trim(), VERITRAIL_SERVER_SECRET: randomBytes(32).toString('base64') };
+    const node = await startServer(dataDir, env, ['--store', url]);
+    assert.equal(await node.stop(), 0);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const versions = async () => (await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+    const latest = Math.max(...(await versions()));
+    await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [latest + 1, 'from a newer release', new Date().toISOString()]);
+    const refused = runCli(['serve', '--store', url, '--data', dataDir, '--port', '0'], env);
+    assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(`schema version ${latest + 1}, newer than this Veritrail \\(${latest}\\); upgrade Veritrail`));
+    const after = await versions();
+    await client.end();
+    assert.deepEqual(after, [...Array.from({ length: latest }, (_, i) => i + 1), latest + 1]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `veritrail serve` as a process: the first key shown once, a clean stop under load, the
- * start-up check, and `veritrail verify --server` watching for rewritten history.
+ * start-up check, a data directory from a newer Veritrail refused (store/migrations.ts), and
+ * `veritrail verify --server` watching for rewritten history.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -87,6 +88,21 @@ describe('veritrail serve', () => {
     const fsck = runCli(['fsck', '--data', data]);
     assert.equal(fsck.status, 1);
     assert.match(fsck.stdout, /first bad index 7\b/);
+  });
+  it('refuses a data directory written by a newer Veritrail, says so, and leaves it as it was', async (t) => {
+    const data = dir(t);
+    const server = await startServer(data);
+    assert.equal(await server.stop(), 0);
+    const main = path.join(data, SQLITE_MAIN_FILE);
+    const db = new Database(main);
+    const latest = (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v;
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(latest + 1, 'from a newer release', new Date().toISOString());
+    db.close();
+    const before = fs.readFileSync(main);
+    const refused = runCli(['serve', '--data', data, '--port', '0']);
+    assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(`schema version ${latest + 1}, newer than this Veritrail \\(${latest}\\); upgrade Veritrail`));
+    assert.ok(fs.readFileSync(main).equals(before), 'the refused start changed the database file');
   });
 });
 
