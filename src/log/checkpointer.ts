@@ -3,8 +3,8 @@
  * checkpoint that cannot be proven consistent with the last one (spec/tlog.md §4.2). Before it
  * signs size n after size m, it:
  *   1. folds the stored tiles at size m and requires the root it signed at m;
- *   2. re-reads the entries [m, n) from the store and hashes their stored bytes (a leaf hash
- *      is never taken from a cache), extends the tree of size m with them, and
+ *   2. has the store hash the stored bytes of the entries [m, n) (store.ts hashEntries: a leaf
+ *      hash is never taken from a cache), extends the tree of size m with them, and
  *   3. requires that root to equal the root of the stored tiles at size n, so the tiles it
  *      serves agree with the entries it signed.
  * A failure of any of these is fatal for that log: it stops being signed and the error names
@@ -14,7 +14,6 @@ import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
 import type { CheckpointRecord, Store } from '../store/store.ts';
 import { formatCheckpoint } from './checkpoint.ts';
-import { leafHash } from './hashing.ts';
 import { openNote, signNote, type NoteSigner } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
 import type { TreeReader } from './tree-reader.ts';
@@ -149,10 +148,10 @@ export class Checkpointer {
     let edge = TreeEdge.fromTiles(oldSize, await this.store.readTiles(projectId, TreeEdge.tilesFor(oldSize)));
     for (let start = oldSize; start < size; start += VERIFY_CHUNK) {
       const end = Math.min(size, start + VERIFY_CHUNK);
-      const entries = await this.store.readEntries(projectId, start, end);
-      const hashes = entries.map((entry, i) => {
+      const hashes = (await this.store.hashEntries(projectId, start, end)).map((entry, i) => {
         if (entry.index !== start + i) throw new FatalError(`project ${projectId}: entry ${start + i} is missing from the store`);
-        return leafHash(entry.envelope);
+        if (!entry.leafHash) throw new FatalError(`project ${projectId}: entry ${start + i} has no payload`);
+        return entry.leafHash;
       });
       if (hashes.length !== end - start) throw new FatalError(`project ${projectId}: entry ${start + hashes.length} is missing from the store`);
       const stored = await this.reader.leafHashes(projectId, start, end, size);

@@ -1,10 +1,10 @@
 /**
  * The whole-log check (`veritrail fsck`): for each log, recompute every leaf hash from the
- * stored envelope bytes, rebuild every tile from those leaves and compare it with the stored
+ * stored envelope bytes (hashed where they are stored: store.ts hashEntries), rebuild every tile from those leaves and compare it with the stored
  * tile, rebuild the root at the last checkpoint's size and compare it with the signed root, and
  * verify that checkpoint's signature. Reports the first bad index of each log.
  */
-import { HASH_SIZE, leafHash } from './hashing.ts';
+import { HASH_SIZE } from './hashing.ts';
 import { parseCheckpoint } from './checkpoint.ts';
 import { openNote, type NoteVerifier } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
@@ -43,13 +43,13 @@ export async function fsckLog(store: Store, projectId: string, verifier: NoteVer
   let edge = TreeEdge.empty();
   for (let start = 0; start < treeSize; start += CHUNK) {
     const end = Math.min(treeSize, start + CHUNK);
-    const entries = await store.readEntries(projectId, start, end);
+    const entries = await store.hashEntries(projectId, start, end);
     const hashes: Buffer[] = [];
     for (let i = 0; i < end - start; i++) {
       const entry = entries[i];
       if (!entry || entry.index !== start + i) return fail(`entry ${start + i} is missing`, start + i);
-      if (!entry.envelope) return fail(`entry ${start + i} has no payload`, start + i);
-      hashes.push(leafHash(entry.envelope));
+      if (!entry.leafHash) return fail(`entry ${start + i} has no payload`, start + i);
+      hashes.push(entry.leafHash);
     }
     // Fold in pieces that stop at the checkpoint size, so its root can be compared exactly.
     const cut = checkpoint && checkpoint.treeSize > start && checkpoint.treeSize < end ? checkpoint.treeSize - start : hashes.length;

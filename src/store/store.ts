@@ -58,6 +58,13 @@ export interface StoredEntry {
   envelope: Buffer;
 }
 
+/** An entry's RFC 6962 leaf hash, as the store computed it from the bytes it holds. */
+export interface StoredLeafHash {
+  index: number;
+  /** SHA-256(0x00 || the stored bytes); null for an entry whose payload is gone. */
+  leafHash: Buffer | null;
+}
+
 /** One entry to append, already canonicalised and hashed by the log layer. */
 export interface EntryToAppend {
   eventId: string;
@@ -381,6 +388,15 @@ export interface Store {
    * that fsck can name it. Concurrent: yes.
    */
   readEntries(projectId: string, start: number, end: number): Promise<StoredEntry[]>;
+
+  /**
+   * The RFC 6962 leaf hash, SHA-256(0x00 || stored bytes), of each entry with index in
+   * [start, end), ascending: what the checkpointer and fsck verify the tree against. Hashed from
+   * the stored bytes at each call, never taken from a cache. An engine whose bytes sit across a
+   * network hashes them there, so that verifying reads 32 bytes per entry rather than the entry.
+   * A missing row is skipped, as in readEntries. Concurrent: yes.
+   */
+  hashEntries(projectId: string, start: number, end: number): Promise<StoredLeafHash[]>;
 
   /** Stored tiles, in the order asked; undefined where a tile does not exist. Concurrent: yes. */
   readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>>;

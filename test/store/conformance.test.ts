@@ -274,6 +274,20 @@ for (const engine of ENGINES) {
       assert.deepEqual(await store.readEntries(project.id, 10, 20), []);
     });
 
+    it('hashes stored entries as RFC 6962 leaves, in index order, up to the end of the log', async () => {
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      // Sizes around the tile width and a non-ASCII byte: the hash is of the bytes as stored.
+      const envelopes = Array.from({ length: 300 }, (_, i) => envelope(project.id, `e${i}-\u00e9`, i));
+      await appendLeaves(store, project.id, envelopes.map(leafHash), envelopes);
+      const hashed = await store.hashEntries(project.id, 0, 300);
+      assert.deepEqual(hashed.map((e) => e.index), Array.from({ length: 300 }, (_, i) => i));
+      hashed.forEach((e, i) => assert.ok(e.leafHash?.equals(leafHash(envelopes[i]!)), `leaf ${i}`));
+      assert.deepEqual((await store.hashEntries(project.id, 297, 310)).map((e) => e.index), [297, 298, 299]);
+      assert.deepEqual(await store.hashEntries(project.id, 300, 310), []);
+    });
+
     it('finds entries by event id, after a reopen, and after the derived index is lost', async () => {
       const project = testProject();
       await handle.store.createProject(project);

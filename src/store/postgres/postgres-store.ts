@@ -31,6 +31,7 @@ import {
   type Store,
   type StoreCapabilities,
   type StoredEntry,
+  type StoredLeafHash,
   type TileRef,
 } from '../store.ts';
 import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
@@ -393,6 +394,17 @@ export class PgStore implements Store {
       end,
     ]);
     return rows.map((row) => ({ index: row.idx, envelope: row.envelope }));
+  }
+
+  async hashEntries(projectId: string, start: number, end: number): Promise<StoredLeafHash[]> {
+    // PostgreSQL's sha256 over the 0x00 leaf prefix and the stored bytes: 32 bytes per entry come
+    // back, not the entry (sent as hex text, twice its size). Verifying before each checkpoint
+    // read every entry back this way and cost a tenth of batched ingest.
+    const { rows } = await this.query<{ idx: number; leaf_hash: Buffer | null }>(
+      `SELECT idx, sha256('\\x00'::bytea || envelope) AS leaf_hash FROM entries WHERE project_pk = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+      [await this.pk(projectId), start, end],
+    );
+    return rows.map((row) => ({ index: row.idx, leafHash: row.leaf_hash }));
   }
 
   async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {

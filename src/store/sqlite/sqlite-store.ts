@@ -46,6 +46,7 @@ import {
   type Store,
   type StoreCapabilities,
   type StoredEntry,
+  type StoredLeafHash,
   type TileRef,
 } from '../store.ts';
 import { DEFAULT_SQLITE_INDEX_CACHE_KIB, SQLITE_SEARCH_READ_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
@@ -61,6 +62,9 @@ export const SQLITE_MAX_ENTRIES = INDEX_BITS;
 
 /** Bounds knownAbsent between appends (reads look ids up too); past it, append looks up again. */
 const MAX_KNOWN_ABSENT = 100_000;
+
+/** The RFC 6962 leaf domain byte, before an entry's bytes in its leaf hash (hashEntries). */
+const LEAF_PREFIX = Buffer.from([0x00]);
 
 /** 48 bits of SHA-256 of an event id: a safe integer for the index file's key. */
 function idHash(eventId: string): number {
@@ -485,6 +489,14 @@ export class SqliteStore implements Store {
     this.check();
     const pk = this.pk(projectId);
     return this.stmt.entries.all(entryKey(pk, start), entryKey(pk, end)).map((row) => ({ index: row.key - pk * INDEX_BITS, envelope: row.envelope }));
+  }
+
+  async hashEntries(projectId: string, start: number, end: number): Promise<StoredLeafHash[]> {
+    // In process, reading the bytes costs no more than hashing them here (log/hashing.ts leafHash).
+    return (await this.readEntries(projectId, start, end)).map((entry) => ({
+      index: entry.index,
+      leafHash: entry.envelope ? hash('sha256', Buffer.concat([LEAF_PREFIX, entry.envelope]), 'buffer') : null,
+    }));
   }
 
   async searchIndexSize(projectId: string): Promise<number> {
