@@ -9,6 +9,14 @@
  *      serves agree with the entries it signed.
  * A failure of any of these is fatal for that log: it stops being signed and the error names
  * the first leaf whose stored bytes and stored hash disagree.
+ *
+ * Nodes sharing a store each sign the logs they grew, and a signing pass of one log goes through
+ * a lease (`checkpoint/<project>`), taken for the pass and dropped after it. Without it two nodes
+ * signing at about the same time both verified the same entries (with two nodes, 1.7 entries
+ * hashed per entry appended), and only one of their checkpoints was kept. A node refused the
+ * lease leaves the log for its next pass, where it finds the other node's checkpoint and verifies
+ * only what came after. The lease is for work, not safety: should two passes overlap (a holder
+ * stalled past SIGNING_LEASE_MS), putCheckpoint keeps only a checkpoint larger than every stored one.
  */
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
@@ -17,11 +25,17 @@ import { formatCheckpoint } from './checkpoint.ts';
 import { openNote, signNote, type NoteSigner } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
 import type { TreeReader } from './tree-reader.ts';
+import { Lease, leaseHolder } from '../store/lease.ts';
 
 /** How often a growing log gets a new checkpoint (spec: at most once a second). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
 /** Entries re-read per store call while verifying before a signature. */
 const VERIFY_CHUNK = 2048;
+/**
+ * On a shared store: how long a node's signing pass of a log holds the others off. Also how long
+ * a log may go unsigned when a node dies in the middle of that pass.
+ */
+const SIGNING_LEASE_MS = 5000;
 
 export interface CheckpointerOptions {
   intervalMs?: number;
@@ -47,6 +61,10 @@ export class Checkpointer {
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly clock: Clock;
+  /** On a shared store, this process's name as a lease holder; else undefined (no leases). */
+  private readonly holder: string | undefined;
+  /** On a shared store: the signing lease of each log seen. */
+  private readonly leases = new Map<string, Lease>();
 
   constructor(
     private readonly store: Store,
@@ -56,6 +74,7 @@ export class Checkpointer {
   ) {
     this.intervalMs = options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     this.clock = options.clock ?? systemClock;
+    this.holder = store.capabilities.concurrentWriters ? leaseHolder() : undefined;
   }
 
   start(): void {
@@ -113,7 +132,12 @@ export class Checkpointer {
     this.dirty.clear();
     for (const projectId of projects) {
       if (this.failed.has(projectId)) continue;
+      const lease = this.signingLease(projectId);
       try {
+        if (lease && !(await lease.hold())) {
+          this.dirty.add(projectId); // another node is signing it: next pass
+          continue;
+        }
         const checkpoint = await this.signLog(projectId);
         if (checkpoint) this.release(projectId, checkpoint);
       } catch (error) {
@@ -122,8 +146,17 @@ export class Checkpointer {
         else this.dirty.add(projectId); // a store hiccup: try again next pass
         this.options.onFatal?.(projectId, fatal);
         if (error instanceof FatalError) this.release(projectId, fatal);
+      } finally {
+        await lease?.drop();
       }
     }
+  }
+
+  private signingLease(projectId: string): Lease | undefined {
+    if (this.holder === undefined) return undefined;
+    let lease = this.leases.get(projectId);
+    if (!lease) this.leases.set(projectId, (lease = new Lease(this.store, `checkpoint/${projectId}`, this.holder, SIGNING_LEASE_MS)));
+    return lease;
   }
 
   /** Signs the log's current size if it grew; returns the latest checkpoint either way. */

@@ -1,7 +1,8 @@
 /**
  * The checkpointer signs only what the store really holds: it re-hashes stored entry bytes
  * before signing, refuses when they disagree with the stored tiles, and never signs a size that
- * is not consistent with the last checkpoint.
+ * is not consistent with the last checkpoint. On PostgreSQL too (the database hashes the bytes),
+ * and there two nodes signing one log at once verify its entries once between them.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,10 @@ import { leafHash } from '../../src/log/hashing.ts';
 import { parseCheckpoint } from '../../src/log/checkpoint.ts';
 import { FatalError } from '../../src/core/errors.ts';
 import { SQLITE_MAIN_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import pg from 'pg';
+import { PgStore } from '../../src/store/postgres/postgres-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { ENGINES } from '../helpers/stores.ts';
 
 const signer = signerFromSeed('checkpointer.test', Buffer.alloc(32, 9));
 
@@ -69,5 +74,60 @@ describe('checkpointer', () => {
     await appendLeaves(handle.store, project.id, [leafHash(Buffer.from('{"i":5}'))], [Buffer.from('{"i":5}')]);
     await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /no longer match the signed checkpoint/.test(error.message));
     assert.equal((await handle.store.latestCheckpoint(project.id))!.treeSize, 5);
+  });
+});
+
+describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {
+  /** Counts the entries a store hashes (the real store underneath). */
+  function countingHashes(store: Store): { count: () => number } {
+    let hashed = 0;
+    const hashEntries = store.hashEntries.bind(store);
+    store.hashEntries = async (projectId, start, end) => {
+      const entries = await hashEntries(projectId, start, end);
+      hashed += entries.length;
+      return entries;
+    };
+    return { count: () => hashed };
+  }
+
+  it('refuses to sign when a stored entry changed, as the database hashes it', async (t) => {
+    const handle = await initStore('postgres');
+    t.after(() => handle.destroy());
+    const project = testProject();
+    await handle.store.createProject(project);
+    const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer);
+    const envelopes = Array.from({ length: 20 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    const client = new pg.Client({ connectionString: handle.url });
+    await client.connect();
+    await client.query(`UPDATE entries SET envelope = '{"i":99}'::bytea WHERE envelope = '{"i":13}'::bytea`);
+    await client.end();
+    await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /entry 13 does not match/.test(error.message));
+    assert.equal(await handle.store.latestCheckpoint(project.id), undefined, 'nothing was signed');
+  });
+
+  it('two nodes signing one log at once verify its entries once, and both get the checkpoint', async (t) => {
+    const handle = await initStore('postgres');
+    t.after(() => handle.destroy());
+    const other = await PgStore.open({ url: handle.url! });
+    t.after(() => other.close());
+    const project = testProject();
+    await handle.store.createProject(project);
+    const envelopes = Array.from({ length: 5000 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    const stores = [handle.store, other];
+    const counters = stores.map(countingHashes);
+    const nodes = stores.map((store) => new Checkpointer(store, new TreeReader(store), signer, { intervalMs: 50 }));
+    for (const node of nodes) node.markDirty(project.id);
+    await Promise.all(nodes.map((node) => node.runPass()));
+    // The node refused the lease signs on a later pass: it finds the other's checkpoint.
+    for (const node of nodes) node.start();
+    t.after(() => Promise.all(nodes.map((node) => node.stop())));
+    const checkpoints = await Promise.all(nodes.map((node) => node.waitFor(project.id, 5000)));
+    assert.deepEqual(
+      checkpoints.map((c) => c.treeSize),
+      [5000, 5000],
+    );
+    assert.equal(counters[0]!.count() + counters[1]!.count(), 5000, 'entries hashed by the two nodes together');
   });
 });
