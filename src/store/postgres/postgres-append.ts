@@ -13,70 +13,71 @@
  *  - the entries and tiles, inserted only once `checked` has passed (their WHERE reads it).
  * A UNIQUE (project, event id) violation aborts it the same way.
  *
- * Integers (pks, sizes, indexes, tile coordinates) are written into the text, checked to be
- * integers; event ids, envelopes and hashes are parameters, the Buffers sent as binary. An
- * append with more parameters than one statement may hold locks the rows and sends its first
- * entries ahead in statements of their own, inside a transaction with the final statement.
+ * Its text never changes, so each connection prepares it once: the values are arrays, one
+ * element per log, entry or tile, and the entries' bytes (and the tiles') travel as one binary
+ * parameter, cut apart by their lengths in SQL. The earlier form wrote a VALUES row per entry
+ * into the text: PostgreSQL parsed and planned every append anew, and byte arrays as parameters
+ * would have gone as hex text. This one costs PostgreSQL half the CPU per entry (8 against 16 µs
+ * for appends of 700 entries of 1 KiB), and has a fixed number of parameters however many entries
+ * an append holds (the protocol allows 65,535).
  */
 import type { LogAppend } from '../store.ts';
 
-/** PostgreSQL's limit of parameters in one statement (a 16-bit count in the protocol). */
-const MAX_PARAMETERS = 65_535;
 /** The SQLSTATE veritrail_check_moved raises when a log was not at its fromSize. */
 export const SIZE_MOVED_SQLSTATE = 'VTS01';
 
 export interface SqlStatement {
+  /** The prepared statement's name: its text is the same for every call. */
+  name: string;
   text: string;
   values: unknown[];
 }
 
-/** The statements of one append: `ahead` (usually none) in one transaction with `final`. */
-export function appendStatements(pks: readonly number[], appends: readonly LogAppend[], maxParameters = MAX_PARAMETERS): { ahead: SqlStatement[]; final: SqlStatement } {
-  const entries = appends.flatMap((append, i) => append.entries.map((entry, j) => ({ pk: pks[i]!, idx: append.fromSize + j, eventId: entry.eventId, envelope: entry.envelope })));
-  // One statement may not write a tile twice: keep the last write of each.
-  const tiles = [...new Map(appends.flatMap((append, i) => append.tiles.map((tile) => [`${pks[i]}/${tile.level}/${tile.index}`, { pk: pks[i]!, ...tile }] as const))).values()];
-  // Tiles take a parameter each, entries two: entries beyond what fits go ahead.
-  const entriesInFinal = Math.max(0, Math.min(entries.length, Math.floor((maxParameters - tiles.length) / 2)));
-  if (tiles.length > maxParameters) throw new Error(`an append of ${tiles.length} tiles does not fit one statement`);
-  const aheadCount = entries.length - entriesInFinal;
-  const pkList = integers([...new Set(pks)].sort((a, b) => a - b));
-  // Entries sent ahead come after the logs' rows are locked, as in the final statement: an
-  // appender that lost its sequencer lock then waits on the rows, not on our entries (which
-  // could deadlock with it).
-  const ahead: SqlStatement[] = aheadCount > 0 ? [{ text: `SELECT pk FROM projects WHERE pk IN (${pkList}) ORDER BY pk FOR UPDATE`, values: [] }] : [];
-  for (let start = 0; start < aheadCount; start += Math.floor(maxParameters / 2)) {
-    const values: unknown[] = [];
-    const rows = entries.slice(start, Math.min(aheadCount, start + Math.floor(maxParameters / 2))).map((e) => entryRow(e, values));
-    ahead.push({ text: `INSERT INTO entries (project_pk, idx, event_id, envelope) VALUES ${rows.join(', ')}`, values });
-  }
-
-  const values: unknown[] = [];
-  const sizeCase = (pick: (append: LogAppend) => number) => `CASE pk ${appends.map((append, i) => `WHEN ${integers([pks[i]!])} THEN ${integers([pick(append)])}`).join(' ')} END`;
-  const parts = [
-    `locked AS (SELECT pk FROM projects WHERE pk IN (${pkList}) ORDER BY pk FOR UPDATE)`,
-    `moved AS (UPDATE projects SET tree_size = ${sizeCase((a) => a.fromSize + a.entries.length)} WHERE pk IN (SELECT pk FROM locked) AND tree_size = ${sizeCase((a) => a.fromSize)} RETURNING pk)`,
-    `checked AS (SELECT veritrail_check_moved((SELECT count(*) FROM moved)::integer, ${integers([appends.length])}) AS ok)`,
-  ];
-  const finalEntries = entries.slice(aheadCount).map((e) => entryRow(e, values));
-  if (finalEntries.length > 0) {
-    parts.push(`new_entries AS (INSERT INTO entries (project_pk, idx, event_id, envelope) SELECT * FROM (VALUES ${finalEntries.join(', ')}) AS v WHERE (SELECT ok FROM checked) RETURNING 1)`);
-  }
-  if (tiles.length > 0) {
-    const rows = tiles.map((t) => {
-      values.push(t.hashes);
-      return `(${integers([t.pk, t.level, t.index])}, $${values.length}::bytea)`;
-    });
-    parts.push(
-      `new_tiles AS (INSERT INTO tiles (project_pk, level, idx, hashes) SELECT * FROM (VALUES ${rows.join(', ')}) AS v WHERE (SELECT ok FROM checked) ON CONFLICT (project_pk, level, idx) DO UPDATE SET hashes = excluded.hashes RETURNING 1)`,
-    );
-  }
-  // Every data-modifying part runs to completion whether or not the main query reads it.
-  return { ahead, final: { text: `WITH ${parts.join(', ')} SELECT ok FROM checked`, values } };
+/**
+ * The rows of `unnest(columns) WITH ORDINALITY`, whose last column is a byte length, each with
+ * `cut`, its own bytes of the binary parameter `bytes`: a row's bytes end at the running sum of
+ * the lengths.
+ */
+function cutApart(columns: string, names: string, bytes: string): string {
+  return `SELECT *, substring(${bytes}::bytea FROM (stop - len + 1)::integer FOR len) AS cut
+    FROM (SELECT *, sum(len) OVER (ORDER BY n) AS stop FROM unnest(${columns}) WITH ORDINALITY AS u(${names}, len, n)) AS rows`;
 }
 
-function entryRow(entry: { pk: number; idx: number; eventId: string; envelope: Buffer }, values: unknown[]): string {
-  values.push(entry.eventId, entry.envelope);
-  return `(${integers([entry.pk, entry.idx])}, $${values.length - 1}::text, $${values.length}::bytea)`;
+const APPEND_SQL = `WITH locked AS (SELECT pk FROM projects WHERE pk = ANY($1::integer[]) ORDER BY pk FOR UPDATE),
+  moved AS (UPDATE projects p SET tree_size = v.to_size FROM unnest($1::integer[], $2::bigint[], $3::bigint[]) AS v(pk, from_size, to_size)
+    WHERE p.pk = v.pk AND p.pk IN (SELECT pk FROM locked) AND p.tree_size = v.from_size RETURNING p.pk),
+  checked AS (SELECT veritrail_check_moved((SELECT count(*) FROM moved)::integer, cardinality($1::integer[])) AS ok),
+  new_entries AS (INSERT INTO entries (project_pk, idx, event_id, envelope)
+    SELECT pk, idx, event_id, cut FROM (${cutApart('$4::integer[], $5::bigint[], $6::text[], $7::integer[]', 'pk, idx, event_id', '$8')}) AS e WHERE (SELECT ok FROM checked) RETURNING 1),
+  new_tiles AS (INSERT INTO tiles (project_pk, level, idx, hashes)
+    SELECT pk, level, idx, cut FROM (${cutApart('$9::integer[], $10::smallint[], $11::bigint[], $12::integer[]', 'pk, level, idx', '$13')}) AS t WHERE (SELECT ok FROM checked)
+    ON CONFLICT (project_pk, level, idx) DO UPDATE SET hashes = excluded.hashes RETURNING 1)
+  SELECT ok FROM checked`;
+
+/** The append statement for these appends (one per log; `pks` are their logs' pks, in order). */
+export function appendStatement(pks: readonly number[], appends: readonly LogAppend[]): SqlStatement {
+  const entries = appends.flatMap((append, i) => append.entries.map((entry, j) => ({ pk: pks[i]!, idx: append.fromSize + j, ...entry })));
+  // One statement may not write a tile twice: keep the last write of each.
+  const tiles = [...new Map(appends.flatMap((append, i) => append.tiles.map((tile) => [`${pks[i]}/${tile.level}/${tile.index}`, { pk: pks[i]!, ...tile }] as const))).values()];
+  return {
+    name: 'veritrail_append',
+    text: APPEND_SQL,
+    values: [
+      pks,
+      appends.map((append) => append.fromSize),
+      appends.map((append) => append.fromSize + append.entries.length),
+      entries.map((entry) => entry.pk),
+      entries.map((entry) => entry.idx),
+      entries.map((entry) => entry.eventId),
+      entries.map((entry) => entry.envelope.length),
+      Buffer.concat(entries.map((entry) => entry.envelope)),
+      tiles.map((tile) => tile.pk),
+      tiles.map((tile) => tile.level),
+      tiles.map((tile) => tile.index),
+      tiles.map((tile) => tile.hashes.length),
+      Buffer.concat(tiles.map((tile) => tile.hashes)),
+    ],
+  };
 }
 
 /** Integers written into SQL text, checked to be integers (they never come from a request). */

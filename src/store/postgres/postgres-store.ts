@@ -38,7 +38,7 @@ import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type P
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
 import { CHECKPOINT_NAMESPACE, PgSequencerLock, SEARCH_CHUNK_NAMESPACE, withMigrationLock } from './postgres-sequencer-lock.ts';
-import { appendStatements, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
+import { appendStatement, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
 import { asUnavailable } from './postgres-errors.ts';
 
 const INT8_OID = 20;
@@ -167,7 +167,7 @@ export class PgStore implements Store {
    * Unlike pool.query, a statement PostgreSQL refuses (a size check, a unique index) leaves the
    * connection pooled; only one that failed otherwise (a lost connection) is dropped.
    */
-  private async statement(statement: { text: string; values: unknown[] }): Promise<void> {
+  private async statement(statement: { name?: string; text: string; values: unknown[] }): Promise<void> {
     this.check();
     const client = await this.pool.connect().catch((error: unknown) => Promise.reject(asUnavailable(error)));
     let broken: Error | undefined;
@@ -338,16 +338,10 @@ export class PgStore implements Store {
   async append(appends: LogAppend[]): Promise<void> {
     if (appends.length === 0) return;
     const pks = await Promise.all(appends.map((a) => this.pk(a.projectId)));
-    const { ahead, final } = appendStatements(pks, appends);
+    const statement = appendStatement(pks, appends);
     const work = (async () => {
       try {
-        // Not prepared: the text changes with every append (postgres-append.ts).
-        if (ahead.length === 0) await this.statement(final);
-        else
-          await this.transaction(async (client) => {
-            for (const statement of ahead) await client.query(statement);
-            await client.query(final);
-          });
+        await this.statement(statement);
       } catch (error) {
         throw await this.appendRefusal(error, pks, appends);
       }
