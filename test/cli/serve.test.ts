@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { api, runCli, startServer } from '../helpers/server-process.ts';
 import { tempDir } from '../helpers/stores.ts';
 import { SQLITE_MAIN_FILE } from '../../src/store/sqlite/sqlite-config.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 function dir(t: { after(fn: () => void): void }): string {
   const d = tempDir('vt-serve-');
@@ -89,6 +90,18 @@ describe('veritrail serve', () => {
     assert.equal(fsck.status, 1);
     assert.match(fsck.stdout, /first bad index 7\b/);
   });
+  it('indexes for search at a lower CPU priority than it accepts events (Linux threads)', { skip: !fs.existsSync('/proc/thread-self') && 'no /proc/thread-self' }, async (t) => {
+    const server = await startServer(dir(t));
+    t.after(() => server.stop());
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value.
+    const nice = (tid: string) => Number(fs.readFileSync(`/proc/${server.child.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const niced = () => fs.readdirSync(`/proc/${server.child.pid}/task`).map(nice).filter((value) => value !== 0);
+    // The thread lowers its own priority as it starts, which may be just after the server listens.
+    await waitUntil(() => niced().length > 0, 'a thread at a lower priority', 10_000);
+    assert.equal(nice(String(server.child.pid)), 0, 'the main thread (requests, the sequencer)');
+    assert.deepEqual(niced(), [10], 'one thread, the search indexer, runs at nice 10');
+  });
+
   it('refuses a data directory written by a newer Veritrail, says so, and leaves it as it was', async (t) => {
     const data = dir(t);
     const server = await startServer(data);
