@@ -66,11 +66,14 @@ export class SearchIndexerThread implements SearchIndexing {
     if (this.stopped) return;
     this.logs.add(projectId);
     if (treeSize !== undefined) this.progress.noteSize(projectId, treeSize);
-    this.send({ type: 'dirty', projectId });
+    this.send({ type: 'dirty', projectId, treeSize });
   }
 
   waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {
-    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => this.markDirty(projectId, size));
+    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => {
+      this.progress.noteSize(projectId, size);
+      this.markDirty(projectId); // a search waiting is not the log growing
+    });
   }
 
   lag(): Map<string, number> {

@@ -24,7 +24,8 @@ export interface SearchIndexerWorkerData {
   store: Pick<StoreLocation, 'storeUrl' | 'dataDir'>;
 }
 
-export type ToSearchWorker = { type: 'dirty'; projectId: string } | { type: 'stop' };
+/** `dirty` with a treeSize: the log grew to it (search-indexer.ts markDirty). */
+export type ToSearchWorker = { type: 'dirty'; projectId: string; treeSize?: number } | { type: 'stop' };
 export type FromSearchWorker =
   | { type: 'progress'; projectId: string; indexed: number; size: number }
   | { type: 'error'; projectId: string; message: string }
@@ -57,7 +58,7 @@ const indexer = new SearchIndexer(store, {
 });
 
 parentPort!.on('message', (message: ToSearchWorker) => {
-  if (message.type === 'dirty') indexer.markDirty(message.projectId);
+  if (message.type === 'dirty') indexer.markDirty(message.projectId, message.treeSize);
   else
     void (async () => {
       await indexer.stop();

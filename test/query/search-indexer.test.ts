@@ -9,7 +9,7 @@ import path from 'node:path';
 import { VeritrailNode } from '../../src/api/node.ts';
 import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
-import { SearchProgress } from '../../src/query/search-indexer.ts';
+import { SearchIndexer, SearchProgress } from '../../src/query/search-indexer.ts';
 import { SearchIndexerThread } from '../../src/query/search-indexer-thread.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -54,6 +54,51 @@ describe('search indexer', () => {
     assert.equal(await node.searchIndexer.waitFor(project.id, 3500, 60_000), 3500);
     const even = await searchEvents(node.store, node.searchIndexer, project.id, { eventName: 'even', order: 'asc', limit: 3 });
     assert.deepEqual(even.hits.map((h) => h.index), [0, 2, 4]);
+  });
+
+  it('keeps one chunk in flight while the log grows, and two while it catches up on a log that stopped', async (t) => {
+    const dataDir = tempDir();
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const node = await open(dataDir);
+    t.after(() => node.close());
+    const project = await node.createProject('in flight');
+    await node.searchIndexer.stop(); // the node's own indexer would index these first
+    await ingest(node, project.id, 3000); // six chunks
+    // The real store, each write held 30 ms longer so that overlapping calls can be seen.
+    const store = node.store;
+    let inFlight = 0;
+    let most = 0;
+    let beforeWrite = () => {};
+    const writes = Object.create(store) as Store;
+    writes.indexForSearch = async (...args) => {
+      beforeWrite();
+      most = Math.max(most, ++inFlight);
+      try {
+        const written = await store.indexForSearch(...args);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return written;
+      } finally {
+        inFlight--;
+      }
+    };
+    const catchingUp = new SearchIndexer(writes);
+    t.after(() => catchingUp.stop());
+    catchingUp.markDirty(project.id); // start-up: no growth seen
+    assert.equal(await catchingUp.waitFor(project.id, 3000, 60_000), 3000);
+    await catchingUp.stop();
+    assert.equal(most, 2, 'chunks in flight while catching up');
+
+    await ingest(node, project.id, 3000, 3000);
+    most = 0;
+    const following = new SearchIndexer(writes);
+    t.after(() => following.stop());
+    // The log grows all along, as under a load: a commit is reported before each write.
+    let size = 6000;
+    beforeWrite = () => following.markDirty(project.id, ++size);
+    following.markDirty(project.id, 6000);
+    assert.equal(await following.waitFor(project.id, 6000, 60_000), 6000);
+    await following.stop();
+    assert.equal(most, 1, 'chunks in flight while the log grows');
   });
 
   it('a search waits a bounded time for the index: to its timeout, then the size read again; or until the indexer reports the size', async () => {
