@@ -518,10 +518,6 @@ export class PgStore implements Store {
     // advisory lock of its own end, in call order (`searchChunkStarts`); then writes its rows;
     // then waits for the lock of its start, which the chunk before it holds until it commits or
     // rolls back. So chunks land in index order, and the size still moves only from fromIndex.
-    // A chunk commits without waiting for its WAL to reach disk (synchronous_commit off, for
-    // this transaction only): the index is derived from the log, and its rows and its size
-    // commit together, so a PostgreSQL crash can only take the index back to an earlier size,
-    // from which the indexer writes the lost chunks again.
     // Registered before any await, so that call order is the order of the chain. Should two
     // nodes index one log at once (a search lease overrun), their chunks' rows may wait on each
     // other's and PostgreSQL breaks the deadlock: the loser fails, and its indexer retries.
@@ -536,7 +532,7 @@ export class PgStore implements Store {
       return await this.transaction(
         async (client) => {
           try {
-            await client.query(`BEGIN; SET LOCAL synchronous_commit TO off; SELECT pg_advisory_xact_lock(${SEARCH_CHUNK_NAMESPACE}, ${searchChunkKey(pk, end)})`);
+            await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${SEARCH_CHUNK_NAMESPACE}, ${searchChunkKey(pk, end)})`);
           } finally {
             started();
           }
