@@ -10,13 +10,17 @@
  * A failure of any of these is fatal for that log: it stops being signed and the error names
  * the first leaf whose stored bytes and stored hash disagree.
  *
- * Nodes sharing a store each sign the logs they grew, and a signing pass of one log goes through
- * a lease (`checkpoint/<project>`), taken for the pass and dropped after it. Without it two nodes
- * signing at about the same time both verified the same entries (with two nodes, 1.7 entries
- * hashed per entry appended), and only one of their checkpoints was kept. A node refused the
- * lease leaves the log for its next pass, where it finds the other node's checkpoint and verifies
- * only what came after. The lease is for work, not safety: should two passes overlap (a holder
- * stalled past SIGNING_LEASE_MS), putCheckpoint keeps only a checkpoint larger than every stored one.
+ * Nodes sharing a store each sign the logs they grew, and a signing pass of a log with many
+ * unsigned entries goes through a lease (`checkpoint/<project>`), taken for the pass and dropped
+ * after it. Without it two nodes signing at about the same time both verified the same entries
+ * (with two nodes, 1.7 entries hashed per entry appended), and only one of their checkpoints was
+ * kept. A node refused the lease hands its waiters whatever the other node has stored so far, and
+ * leaves the log for its next pass, where it finds that checkpoint and verifies only what came
+ * after. Few unsigned entries are signed without the lease (verifying them twice costs less than
+ * the lease's two writes), and so is every log in the last pass before stopping, so that a clean
+ * stop leaves every log it grew covered. The lease is for work, not safety: should two passes
+ * overlap (a holder stalled past SIGNING_LEASE_MS), putCheckpoint keeps only a checkpoint larger
+ * than every stored one.
  */
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
@@ -36,6 +40,8 @@ const VERIFY_CHUNK = 2048;
  * a log may go unsigned when a node dies in the middle of that pass.
  */
 const SIGNING_LEASE_MS = 5000;
+/** On a shared store: from how many unsigned entries a signing pass takes the lease. */
+const LEASE_FROM_ENTRIES = VERIFY_CHUNK;
 
 export interface CheckpointerOptions {
   intervalMs?: number;
@@ -65,6 +71,8 @@ export class Checkpointer {
   private readonly holder: string | undefined;
   /** On a shared store: the signing lease of each log seen. */
   private readonly leases = new Map<string, Lease>();
+  /** Set by stop() for its last pass, which signs without leases. */
+  private stopping = false;
 
   constructor(
     private readonly store: Store,
@@ -92,6 +100,8 @@ export class Checkpointer {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    await this.pass; // a pass under way (which may have been refused a lease) ends first
+    this.stopping = true;
     await this.runPass();
     for (const [projectId, waiters] of this.waiters) {
       for (const waiter of waiters) waiter.reject(new Error(`stopped before a checkpoint of project ${projectId} covered size ${waiter.size}`));
@@ -132,10 +142,14 @@ export class Checkpointer {
     this.dirty.clear();
     for (const projectId of projects) {
       if (this.failed.has(projectId)) continue;
-      const lease = this.signingLease(projectId);
+      let lease: Lease | undefined;
       try {
+        lease = await this.signingLease(projectId);
         if (lease && !(await lease.hold())) {
-          this.dirty.add(projectId); // another node is signing it: next pass
+          // Another node is signing it: what it stored so far may cover some waiters already.
+          const latest = await this.store.latestCheckpoint(projectId);
+          if (latest) this.release(projectId, latest);
+          this.dirty.add(projectId);
           continue;
         }
         const checkpoint = await this.signLog(projectId);
@@ -152,8 +166,11 @@ export class Checkpointer {
     }
   }
 
-  private signingLease(projectId: string): Lease | undefined {
-    if (this.holder === undefined) return undefined;
+  /** The log's signing lease, where a pass takes one (the class comment says when); else undefined. */
+  private async signingLease(projectId: string): Promise<Lease | undefined> {
+    if (this.holder === undefined || this.stopping) return undefined;
+    const [size, last] = await Promise.all([this.store.treeSize(projectId), this.store.latestCheckpoint(projectId)]);
+    if (size - (last?.treeSize ?? 0) < LEASE_FROM_ENTRIES) return undefined;
     let lease = this.leases.get(projectId);
     if (!lease) this.leases.set(projectId, (lease = new Lease(this.store, `checkpoint/${projectId}`, this.holder, SIGNING_LEASE_MS)));
     return lease;

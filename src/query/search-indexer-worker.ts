@@ -14,7 +14,6 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore, type StoreLocation } from '../store/open-store.ts';
 import { SearchIndexer } from './search-indexer.ts';
@@ -40,7 +39,9 @@ const SEARCH_THREAD_NICE = 10;
  */
 function lowerThisThreadsPriority(): void {
   try {
-    const tid = Number(path.basename(fs.readlinkSync('/proc/thread-self')));
+    // "<pid>/task/<tid>"; a /proc of another PID namespace names some other process's thread.
+    const [pid, , tid] = fs.readlinkSync('/proc/thread-self').split('/').map(Number);
+    if (pid !== process.pid || !tid) return;
     os.setPriority(tid, Math.max(os.getPriority(tid), SEARCH_THREAD_NICE));
   } catch {
     // No /proc, or not allowed: indexing runs at the process's priority, as it would elsewhere.

@@ -173,7 +173,7 @@ export class SearchIndexer implements SearchIndexing {
   private readonly following = new Set<string>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
-  /** The largest size each log was marked dirty with, and when it was first seen. */
+  /** The largest size each log was marked dirty with, and when it grew to it (0: never seen growing). */
   private readonly seenSizes = new Map<string, { size: number; at: number }>();
 
   constructor(
@@ -192,8 +192,9 @@ export class SearchIndexer implements SearchIndexing {
     if (this.stopped) return;
     if (treeSize !== undefined) {
       this.progress.noteSize(projectId, treeSize);
+      // The first size seen of a log is no growth (start-up, or taking the search lease over).
       const seen = this.seenSizes.get(projectId);
-      if (!seen || treeSize > seen.size) this.seenSizes.set(projectId, { size: treeSize, at: Date.now() });
+      if (!seen || treeSize > seen.size) this.seenSizes.set(projectId, { size: treeSize, at: seen ? Date.now() : 0 });
     }
     this.dirty.add(projectId);
     this.running ??= this.run();

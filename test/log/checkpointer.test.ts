@@ -5,7 +5,7 @@
  * PostgreSQL the database hashes the bytes), and two nodes signing one log at once verify its
  * entries once between them.
  */
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import path from 'node:path';
@@ -107,28 +107,47 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
     return { count: () => hashed };
   }
 
-  it('two nodes signing one log at once verify its entries once, and both get the checkpoint', async (t) => {
+  /** Two stores (two nodes) on one database, and a log of `count` entries. */
+  async function twoStoresOneLog(t: TestContext, count: number) {
     const handle = await initStore('postgres');
     t.after(() => handle.destroy());
     const other = await PgStore.open({ url: handle.url! });
     t.after(() => other.close());
     const project = testProject();
     await handle.store.createProject(project);
-    const envelopes = Array.from({ length: 5000 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    const envelopes = Array.from({ length: count }, (_, i) => Buffer.from(`{"i":${i}}`));
     await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    return { handle, other, project };
+  }
+
+  it('two nodes signing one log at once verify its entries once, and both get the checkpoint', async (t) => {
+    const { handle, other, project } = await twoStoresOneLog(t, 5000);
     const stores = [handle.store, other];
     const counters = stores.map(countingHashes);
     const nodes = stores.map((store) => new Checkpointer(store, new TreeReader(store), signer, { intervalMs: 50 }));
-    for (const node of nodes) node.markDirty(project.id);
+    // Both nodes wait for the checkpoint before either signs; the one refused the lease answers
+    // its waiter with the other's checkpoint, on the pass it was refused or the next one.
+    const waiting = Promise.all(nodes.map((node) => node.waitFor(project.id, 5000)));
     await Promise.all(nodes.map((node) => node.runPass()));
-    // The node refused the lease signs on a later pass: it finds the other's checkpoint.
     for (const node of nodes) node.start();
     t.after(() => Promise.all(nodes.map((node) => node.stop())));
-    const checkpoints = await Promise.all(nodes.map((node) => node.waitFor(project.id, 5000)));
     assert.deepEqual(
-      checkpoints.map((c) => c.treeSize),
+      (await waiting).map((c) => c.treeSize),
       [5000, 5000],
     );
     assert.equal(counters[0]!.count() + counters[1]!.count(), 5000, 'entries hashed by the two nodes together');
+    assert.equal(await handle.store.latestCheckpoint(project.id).then((c) => c?.treeSize), 5000);
+  });
+
+  it('a node stopping signs what it grew even while another node holds the lease', async (t) => {
+    const { handle, other, project } = await twoStoresOneLog(t, 3000);
+    // The other node holds the log's signing lease, as if it were signing (or had died doing so).
+    assert.ok(await other.takeLease(`checkpoint/${project.id}`, 'another node', 60_000));
+    const node = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50 });
+    node.markDirty(project.id);
+    await node.runPass();
+    assert.equal(await handle.store.latestCheckpoint(project.id), undefined, 'refused the lease, it signed nothing');
+    await node.stop();
+    assert.equal((await handle.store.latestCheckpoint(project.id))?.treeSize, 3000, 'its last pass signed without the lease');
   });
 });

@@ -395,7 +395,7 @@ export class PgStore implements Store {
     // back, not the entry (sent as hex text, twice its size). Verifying before each checkpoint
     // read every entry back this way and cost a tenth of batched ingest.
     const { rows } = await this.query<{ idx: number; leaf_hash: Buffer | null }>(
-      `SELECT idx, sha256('\\x00'::bytea || envelope) AS leaf_hash FROM entries WHERE project_pk = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+      `SELECT idx, sha256(decode('00', 'hex') || envelope) AS leaf_hash FROM entries WHERE project_pk = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
       [await this.pk(projectId), start, end],
     );
     return rows.map((row) => ({ index: row.idx, leafHash: row.leaf_hash }));
