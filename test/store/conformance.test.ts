@@ -145,7 +145,17 @@ for (const engine of ENGINES) {
       const nextB = { projectId: b.id, fromSize: 1, entries: [{ eventId: 'b1', envelope: envelope(b.id, 'b1', 1) }, { eventId: 'b2', envelope: envelope(b.id, 'b2', 2) }], tiles: [{ level: 0, index: 0, hashes: Buffer.alloc(96, 3) }] };
       await store.append([nextB, nextA]);
       assert.deepEqual([await store.treeSize(a.id), await store.treeSize(b.id)], [2, 3]);
-      assert.deepEqual((await store.readEntries(b.id, 0, 10)).map((e) => e.index), [0, 1, 2]);
+      // Each log got its own entries' bytes and its own tiles (one statement carries both logs).
+      assert.deepEqual(
+        (await store.readEntries(b.id, 0, 10)).map((e) => [e.index, e.envelope.toString()]),
+        [good.entries[0]!, ...nextB.entries].map((entry, i) => [i, entry.envelope.toString()]),
+      );
+      assert.deepEqual(
+        (await store.readEntries(a.id, 1, 10)).map((e) => [e.index, e.envelope.toString()]),
+        [[1, nextA.entries[0]!.envelope.toString()]],
+      );
+      assert.deepEqual(await store.readTiles(b.id, [{ level: 0, index: 0 }]), [nextB.tiles[0]!.hashes]);
+      assert.deepEqual(await store.readTiles(a.id, [{ level: 0, index: 0 }]), [nextA.tiles[0]!.hashes]);
     });
 
     it('an append of 40,000 entries of varied sizes is all or nothing, and keeps each entry\'s bytes', async () => {
