@@ -24,12 +24,12 @@
  */
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
+import { Lease, leaseHolder } from '../store/lease.ts';
 import type { CheckpointRecord, Store } from '../store/store.ts';
 import { formatCheckpoint } from './checkpoint.ts';
 import { openNote, signNote, type NoteSigner } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
 import type { TreeReader } from './tree-reader.ts';
-import { Lease, leaseHolder } from '../store/lease.ts';
 
 /** How often a growing log gets a new checkpoint (spec: at most once a second). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;

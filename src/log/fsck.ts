@@ -1,8 +1,9 @@
 /**
  * The whole-log check (`veritrail fsck`): for each log, recompute every leaf hash from the
- * stored envelope bytes (hashed where they are stored: store.ts hashEntries), rebuild every tile from those leaves and compare it with the stored
- * tile, rebuild the root at the last checkpoint's size and compare it with the signed root, and
- * verify that checkpoint's signature. Reports the first bad index of each log.
+ * stored envelope bytes (hashed where they are stored: store.ts hashEntries), rebuild every
+ * tile from those leaves and compare it with the stored tile, rebuild the root at the last
+ * checkpoint's size and compare it with the signed root, and verify that checkpoint's
+ * signature. Reports the first bad index of each log.
  */
 import { HASH_SIZE } from './hashing.ts';
 import { parseCheckpoint } from './checkpoint.ts';
