@@ -164,10 +164,49 @@ export class Sequencer {
       return;
     }
     try {
+      const more = this.takeMore(batch, new Set(projects));
+      if (more.length > 0) {
+        try {
+          for (const [p, found] of await this.lookUp(eventIdsByProject(more))) for (const [id, entry] of found) stored.get(p)!.set(id, entry);
+          batch = [...batch, ...more];
+        } catch (error) {
+          this.fail(more, projects, error);
+        }
+      }
       await this.commitBatch(batch, lock.sizes, 0, stored);
     } finally {
       await lock.release();
     }
+  }
+
+  /**
+   * Requests for these logs that were queued while the batch waited for their lock. They join
+   * it, since the lock is held now: with several nodes on one log a batch often waits, and then
+   * one commit (and one fsync, paid inside the lock) serves them all, where they would have made
+   * the next batch. Taken in queue order up to the batch limit, and none past the first that does
+   * not fit, so that each log's requests keep their order; requests for other logs stay queued.
+   */
+  private takeMore(batch: readonly PendingRequest[], projects: ReadonlySet<string>): PendingRequest[] {
+    let events = batch.reduce((sum, request) => sum + request.events.length, 0);
+    const more: PendingRequest[] = [];
+    const rest: PendingRequest[] = [];
+    let full = false;
+    for (const request of this.queue) {
+      if (!full && projects.has(request.projectId)) {
+        if (events + request.events.length <= this.batchMaxEvents) {
+          more.push(request);
+          events += request.events.length;
+          continue;
+        }
+        full = true;
+      }
+      rest.push(request);
+    }
+    if (more.length > 0) {
+      this.queue = rest;
+      this.queuedEvents -= more.reduce((sum, request) => sum + request.events.length, 0);
+    }
+    return more;
   }
 
   /** Every event id of a batch looked up in the store, in one query per log. */
