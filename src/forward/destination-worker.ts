@@ -64,12 +64,7 @@ export interface DestinationStatus {
  * The delivering node's view of a destination, written with its cursor (store.ts CursorRecord
  * `status`): a node standing by reports it, instead of its own `connecting`.
  */
-interface SharedStatus {
-  state: DestinationState;
-  lastError: DestinationError | null;
-  lastDeliveryAt: string | null;
-  notes: Record<string, number>;
-}
+type SharedStatus = Pick<DestinationStatus, 'state' | 'lastError' | 'lastDeliveryAt' | 'notes'>;
 
 function parseShared(text: string | undefined): SharedStatus | undefined {
   if (text === undefined) return undefined;
@@ -236,9 +231,11 @@ export class DestinationWorker {
   async status(): Promise<DestinationStatus> {
     // A node standing by (an enabled worker without the lease) reports what the delivering node
     // wrote with the cursor; the delivering node, and a disabled destination, report their own.
-    const stored = this.enabled && !this.lease.held ? await this.store.getCursor(this.projectId, this.destinationId) : undefined;
-    const view = parseShared(stored?.status) ?? this.ownView();
-    const next = this.next ?? stored?.nextIndex ?? (await this.store.getCursor(this.projectId, this.destinationId))?.nextIndex;
+    const standingBy = this.enabled && !this.lease.held;
+    // One read of the cursor, for whichever of its view and its index this node lacks.
+    const stored = standingBy || this.next === undefined ? await this.store.getCursor(this.projectId, this.destinationId) : undefined;
+    const view = (standingBy ? parseShared(stored?.status) : undefined) ?? this.ownView();
+    const next = this.next ?? stored?.nextIndex;
     const treeSize = await this.store.treeSize(this.projectId);
     // Before the first cursor exists, a destination starting "now" owes nothing yet.
     const cursor = next ?? (this.startFrom === 'beginning' ? 0 : treeSize);

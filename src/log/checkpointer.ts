@@ -50,6 +50,12 @@ export interface CheckpointerOptions {
   onFatal?(projectId: string, error: FatalError): void;
 }
 
+/** A log's size and latest checkpoint, read together. */
+interface LogState {
+  size: number;
+  last: CheckpointRecord | undefined;
+}
+
 interface Waiter {
   size: number;
   resolve(checkpoint: CheckpointRecord): void;
@@ -144,7 +150,9 @@ export class Checkpointer {
       if (this.failed.has(projectId)) continue;
       let lease: Lease | undefined;
       try {
-        lease = await this.signingLease(projectId);
+        // On a shared store (not in the last pass), the log's state decides whether to take the lease.
+        const read = this.holder !== undefined && !this.stopping ? await this.readLog(projectId) : undefined;
+        lease = read && read.size - (read.last?.treeSize ?? 0) >= LEASE_FROM_ENTRIES ? this.signingLease(projectId) : undefined;
         if (lease && !(await lease.hold())) {
           // Another node is signing it: what it stored so far may cover some waiters already.
           const latest = await this.store.latestCheckpoint(projectId);
@@ -152,7 +160,8 @@ export class Checkpointer {
           this.dirty.add(projectId);
           continue;
         }
-        const checkpoint = await this.signLog(projectId);
+        // Once the lease is taken the log is read again: another node may have signed meanwhile.
+        const checkpoint = await this.signLog(projectId, lease ? undefined : read);
         if (checkpoint) this.release(projectId, checkpoint);
       } catch (error) {
         const fatal = error instanceof FatalError ? error : new FatalError(`couldn't sign a checkpoint of project ${projectId}`, { cause: error });
@@ -166,22 +175,27 @@ export class Checkpointer {
     }
   }
 
-  /** The log's signing lease, where a pass takes one (the class comment says when); else undefined. */
-  private async signingLease(projectId: string): Promise<Lease | undefined> {
-    if (this.holder === undefined || this.stopping) return undefined;
-    const [size, last] = await Promise.all([this.store.treeSize(projectId), this.store.latestCheckpoint(projectId)]);
-    if (size - (last?.treeSize ?? 0) < LEASE_FROM_ENTRIES) return undefined;
+  /** The log's signing lease (on a shared store; the class comment says when a pass takes it). */
+  private signingLease(projectId: string): Lease {
     let lease = this.leases.get(projectId);
-    if (!lease) this.leases.set(projectId, (lease = new Lease(this.store, `checkpoint/${projectId}`, this.holder, SIGNING_LEASE_MS)));
+    if (!lease) this.leases.set(projectId, (lease = new Lease(this.store, `checkpoint/${projectId}`, this.holder!, SIGNING_LEASE_MS)));
     return lease;
   }
 
-  /** Signs the log's current size if it grew; returns the latest checkpoint either way. */
-  async signLog(projectId: string): Promise<CheckpointRecord | undefined> {
+  /** The log's size and its latest checkpoint. */
+  private async readLog(projectId: string): Promise<LogState> {
+    const [size, last] = await Promise.all([this.store.treeSize(projectId), this.store.latestCheckpoint(projectId)]);
+    return { size, last };
+  }
+
+  /**
+   * Signs the log's current size if it grew; returns the latest checkpoint either way. `read` is
+   * the log's state if the caller has just read it.
+   */
+  async signLog(projectId: string, read?: LogState): Promise<CheckpointRecord | undefined> {
     const project = await this.store.getProject(projectId);
     if (!project) return undefined;
-    const size = await this.store.treeSize(projectId);
-    const last = await this.store.latestCheckpoint(projectId);
+    const { size, last } = read ?? (await this.readLog(projectId));
     if (last && last.treeSize >= size) return last;
     const oldSize = last?.treeSize ?? 0;
 

@@ -128,20 +128,30 @@ export class Sequencer {
     }
   }
 
-  /** Takes whole requests from the queue up to the batch limit (at least one request). */
-  private take(): PendingRequest[] {
-    let events = 0;
-    let count = 0;
-    while (count < this.queue.length) {
-      const next = this.queue[count]!.events.length;
-      if (count > 0 && events + next > this.batchMaxEvents) break;
-      events += next;
-      count++;
+  /**
+   * Takes whole requests from the queue, in order, up to the batch limit: at least one when the
+   * batch is empty (`events` 0), and none past the first that does not fit, so that each log's
+   * requests keep their order. With `projects`, only requests for those logs (commitLocked, once
+   * it holds their lock); the others keep their place in the queue.
+   */
+  private take(projects?: ReadonlySet<string>, events = 0): PendingRequest[] {
+    const taken: PendingRequest[] = [];
+    const rest: PendingRequest[] = [];
+    let full = false;
+    for (const request of this.queue) {
+      if (!full && (!projects || projects.has(request.projectId))) {
+        if (events + request.events.length <= this.batchMaxEvents || (events === 0 && taken.length === 0)) {
+          taken.push(request);
+          events += request.events.length;
+          this.queuedEvents -= request.events.length;
+          continue;
+        }
+        full = true;
+      }
+      rest.push(request);
     }
-    const batch = this.queue.slice(0, count);
-    this.queue = this.queue.slice(count);
-    this.queuedEvents -= events;
-    return batch;
+    this.queue = rest;
+    return taken;
   }
 
   /**
@@ -164,7 +174,10 @@ export class Sequencer {
       return;
     }
     try {
-      const more = this.takeMore(batch, new Set(projects));
+      // Requests for these logs queued while the batch waited for their lock join it, since the
+      // lock is held now: with several nodes on one log a batch often waits, and then one commit
+      // (and one fsync, paid inside the lock) serves them all instead of the next batch.
+      const more = this.take(new Set(projects), batch.reduce((sum, request) => sum + request.events.length, 0));
       if (more.length > 0) {
         try {
           for (const [p, found] of await this.lookUp(eventIdsByProject(more))) for (const [id, entry] of found) stored.get(p)!.set(id, entry);
@@ -177,36 +190,6 @@ export class Sequencer {
     } finally {
       await lock.release();
     }
-  }
-
-  /**
-   * Requests for these logs that were queued while the batch waited for their lock. They join
-   * it, since the lock is held now: with several nodes on one log a batch often waits, and then
-   * one commit (and one fsync, paid inside the lock) serves them all, where they would have made
-   * the next batch. Taken in queue order up to the batch limit, and none past the first that does
-   * not fit, so that each log's requests keep their order; requests for other logs stay queued.
-   */
-  private takeMore(batch: readonly PendingRequest[], projects: ReadonlySet<string>): PendingRequest[] {
-    let events = batch.reduce((sum, request) => sum + request.events.length, 0);
-    const more: PendingRequest[] = [];
-    const rest: PendingRequest[] = [];
-    let full = false;
-    for (const request of this.queue) {
-      if (!full && projects.has(request.projectId)) {
-        if (events + request.events.length <= this.batchMaxEvents) {
-          more.push(request);
-          events += request.events.length;
-          continue;
-        }
-        full = true;
-      }
-      rest.push(request);
-    }
-    if (more.length > 0) {
-      this.queue = rest;
-      this.queuedEvents -= more.reduce((sum, request) => sum + request.events.length, 0);
-    }
-    return more;
   }
 
   /** Every event id of a batch looked up in the store, in one query per log. */

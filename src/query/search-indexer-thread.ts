@@ -70,10 +70,7 @@ export class SearchIndexerThread implements SearchIndexing {
   }
 
   waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {
-    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => {
-      this.progress.noteSize(projectId, size);
-      this.markDirty(projectId); // a search waiting is not the log growing
-    });
+    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => this.markDirty(projectId));
   }
 
   lag(): Map<string, number> {

@@ -119,10 +119,14 @@ export class SearchProgress {
     else this.waiters.delete(projectId);
   }
 
-  /** SearchIndexing.waitFor; `wake` asks the indexer to work on the log. */
+  /**
+   * SearchIndexing.waitFor; `wake` asks the indexer to work on the log (a search waiting is not
+   * the log growing, so it passes no size to markDirty).
+   */
   async waitFor(projectId: string, size: number, timeoutMs: number, stopped: boolean, wake: () => void): Promise<number> {
     const indexed = await this.store.searchIndexSize(projectId);
     if (indexed >= size || timeoutMs <= 0 || stopped) return indexed;
+    this.noteSize(projectId, size);
     wake();
     return new Promise((resolve) => {
       const waiter: Waiter = { size, resolve };
@@ -202,10 +206,7 @@ export class SearchIndexer implements SearchIndexing {
   }
 
   waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {
-    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => {
-      this.progress.noteSize(projectId, size);
-      this.markDirty(projectId); // a search waiting is not the log growing
-    });
+    return this.progress.waitFor(projectId, size, timeoutMs, this.stopped, () => this.markDirty(projectId));
   }
 
   /** Whether the log grew (markDirty with a larger size) within GROWING_MS. */

@@ -2,7 +2,7 @@
  * The search indexer follows each log in index order, off the commit path; it rebuilds a lost
  * index in the background, and its lag is visible.
  */
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +22,17 @@ import { postgresCluster } from '../helpers/postgres.ts';
 
 async function open(dataDir: string): Promise<VeritrailNode> {
   return VeritrailNode.open({ dataDir, port: 0, originHost: 'indexer.test', checkpointIntervalMs: 50, log: false });
+}
+
+/** A node on a fresh data directory with one project; closed, then removed, after the test. */
+async function nodeWithProject(t: TestContext, name: string) {
+  const dataDir = tempDir();
+  const node = await open(dataDir);
+  t.after(async () => {
+    await node.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { node, project: await node.createProject(name) };
 }
 
 async function ingest(node: VeritrailNode, projectId: string, count: number, from = 0): Promise<void> {
@@ -57,11 +68,7 @@ describe('search indexer', () => {
   });
 
   it('keeps one chunk in flight while the log grows, and two while it catches up on a log that stopped', async (t) => {
-    const dataDir = tempDir();
-    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const node = await open(dataDir);
-    t.after(() => node.close());
-    const project = await node.createProject('in flight');
+    const { node, project } = await nodeWithProject(t, 'in flight');
     await node.searchIndexer.stop(); // the node's own indexer would index these first
     await ingest(node, project.id, 3000); // six chunks
     // The real store, each write held 30 ms longer so that overlapping calls can be seen.
@@ -123,11 +130,7 @@ describe('search indexer', () => {
   });
 
   it('with the indexer stopped, a search waits for nothing and reports what it could not see', async (t) => {
-    const dataDir = tempDir();
-    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    const node = await open(dataDir);
-    t.after(() => node.close());
-    const project = await node.createProject('lag');
+    const { node, project } = await nodeWithProject(t, 'lag');
     await node.searchIndexer.stop(); // as if the indexer were far behind
     await ingest(node, project.id, 10);
     const page = await searchEvents(node.store, node.searchIndexer, project.id, {}, { indexWaitMs: 50 });
