@@ -156,16 +156,19 @@ export class Sequencer {
 
   /**
    * Holds the store's lock of every log in the batch (store.ts `lockLogs`) while the batch is
-   * planned and committed, so that no other node appends to those logs in between. Crash-wise
+   * planned and committed, so that no other node appends to those logs in between; the append
+   * ends it. A batch that lost a race to another sequencer (possible only when this node's
+   * lock was lost) is planned again under a new lock, with its ids looked up again. Crash-wise
    * the lock is nothing: the database drops it with this process's session.
    */
-  private async commitLocked(batch: PendingRequest[]): Promise<void> {
+  private async commitLocked(batch: PendingRequest[], attempt = 0): Promise<void> {
     const idsByProject = eventIdsByProject(batch);
     const projects = [...idsByProject.keys()];
     let stored: StoredByProject;
     let lock: LogLock;
+    let retry: PendingRequest[] | undefined;
     try {
-      // Step 2 of commitBatch, before the lock: while this node looks its ids up, another node
+      // Step 2 (see commitBatch), before the lock: while this node looks its ids up, another node
       // may be committing to these logs, instead of waiting for this lookup too.
       stored = await this.lookUp(idsByProject);
       lock = await this.store.lockLogs(projects);
@@ -178,18 +181,23 @@ export class Sequencer {
       // lock is held now: with several nodes on one log a batch often waits, and then one commit
       // (and one fsync, paid inside the lock) serves them all instead of the next batch.
       const more = this.take(new Set(projects), batch.reduce((sum, request) => sum + request.events.length, 0));
-      if (more.length > 0) {
-        try {
-          for (const [p, found] of await this.lookUp(eventIdsByProject(more))) for (const [id, entry] of found) stored.get(p)!.set(id, entry);
-          batch = [...batch, ...more];
-        } catch (error) {
-          this.fail(more, projects, error);
-        }
+      let edges: Map<string, TreeEdge>;
+      try {
+        // Step 1 (load the tree edge of every log, from tiles if another node appended since
+        // this one last did) and step 2 for the requests that joined, side by side: both are
+        // round trips inside the lock.
+        let found: StoredByProject;
+        [edges, found] = await Promise.all([this.edgesOf(projects, lock.sizes), this.lookUp(eventIdsByProject(more))]);
+        for (const [p, entries] of found) for (const [id, entry] of entries) stored.get(p)!.set(id, entry);
+      } catch (error) {
+        this.fail([...batch, ...more], projects, error);
+        return;
       }
-      await this.commitBatch(batch, lock.sizes, 0, stored);
+      retry = await this.commitBatch([...batch, ...more], edges, stored, lock, attempt);
     } finally {
       await lock.release();
     }
+    if (retry) await this.commitLocked(retry, attempt + 1);
   }
 
   /** Every event id of a batch looked up in the store, in one query per log. */
@@ -198,31 +206,21 @@ export class Sequencer {
   }
 
   /**
-   * Commits one batch of requests. Every request is either resolved with receipts after the
-   * store commit is durable, or rejected with nothing of it appended.
+   * Commits one batch of requests through `lock`, given what commitLocked read: the tree
+   * `edges` of its logs (step 1) and the entries `stored` for its ids (step 2). Those steps only
+   * read; nothing is written before step 5, so if we crash before it, the queued requests were
+   * never acknowledged. Ids another sequencer stores after the lookup (a client retrying through
+   * another node) are refused by the store in step 5 (DuplicateEventIdError), and the batch is
+   * returned to be planned again with a fresh lookup. Every other request is either resolved
+   * with receipts after the store commit is durable, or rejected with nothing of it appended.
    */
-  private async commitBatch(batch: PendingRequest[], lockedSizes?: ReadonlyMap<string, number>, attempt = 0, lookedUp?: StoredByProject): Promise<void> {
-    // Steps 1 and 2 only read, side by side. Nothing is written yet; if we crash here, the
-    // queued requests were never acknowledged.
-    const idsByProject = eventIdsByProject(batch);
-    const projects = [...idsByProject.keys()];
-    let edges: Map<string, TreeEdge>;
-    let stored: StoredByProject;
-    try {
-      [edges, stored] = await Promise.all([
-        // Step 1: load the tree edge of every log in the batch (from tiles, if not in memory).
-        (async () => new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p, lockedSizes?.get(p))] as const))))(),
-        // Step 2: look up every event id of the batch in one query per log, for de-duplication
-        // (commitLocked does it before taking the lock). Ids another sequencer stores after the
-        // lookup (a client retrying through another node) are refused by the store in step 5
-        // (DuplicateEventIdError), and we plan again with a fresh lookup.
-        lookedUp ?? this.lookUp(idsByProject),
-      ]);
-    } catch (error) {
-      this.fail(batch, projects, error);
-      return;
-    }
-
+  private async commitBatch(
+    batch: PendingRequest[],
+    edges: ReadonlyMap<string, TreeEdge>,
+    stored: StoredByProject,
+    lock: LogLock,
+    attempt: number,
+  ): Promise<PendingRequest[] | undefined> {
     // Step 3: decide each request's fate in memory: conflicting requests are refused whole;
     // duplicates reuse the original receipt; the rest take the next indexes of their log.
     const plans = new Map<string, { fromSize: number; events: PreparedEvent[] }>();
@@ -261,19 +259,15 @@ export class Sequencer {
     if (appends.length > 0) {
       try {
         await this.options.hooks?.beforeCommit?.(appends);
-        await this.store.append(appends);
+        await lock.append(appends);
         await this.options.hooks?.afterCommit?.(appends);
       } catch (error) {
         if ((error instanceof TreeSizeMismatchError || error instanceof DuplicateEventIdError) && attempt < MAX_SIZE_MISMATCH_RETRIES) {
-          // Another sequencer appended first (possible only across processes): nothing was
-          // written, so reload that log's edge, look its ids up again (a stored id now becomes
-          // a duplicate receipt) and plan the same batch again.
+          // Another sequencer appended first (possible only across processes), or stored one of
+          // these ids: nothing was written, so reload that log's edge, look the ids up again (a
+          // stored id now becomes a duplicate receipt) and plan the same batch again.
           this.edges.delete(error.projectId);
-          return this.commitBatch(
-            accepted.map((a) => a.request),
-            undefined, // the sizes read under the lock are what just proved stale
-            attempt + 1,
-          );
+          return accepted.map((a) => a.request);
         }
         // The commit may or may not have been applied: forget the edges so the next batch
         // reloads them from durable state, and refuse these requests.
@@ -333,6 +327,11 @@ export class Sequencer {
     plan.events.push(...additions);
     for (const [key, value] of mine) pendingById.set(key, { projectId: request.projectId, ...value });
     return slots;
+  }
+
+  /** The tree edges of these logs; `lockedSizes`, their sizes as read under their lock, if they were. */
+  private async edgesOf(projects: readonly string[], lockedSizes: ReadonlyMap<string, number> | undefined): Promise<Map<string, TreeEdge>> {
+    return new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p, lockedSizes?.get(p))] as const)));
   }
 
   /** The log's tree edge; `lockedSize` is its size as read under the log's lock, if it was. */

@@ -214,14 +214,21 @@ export interface StoreCapabilities {
   readonly concurrentWriters: boolean;
 }
 
-/** Held by `lockLogs` until released. */
+/** Held by `lockLogs` until it appends or is released. */
 export interface LogLock {
   /**
    * Each locked log's size, read after the lock was taken, when the engine reads it as part of
    * locking (PostgreSQL: in the same round trip). The sequencer then needs no `treeSize` call.
    */
   sizes?: ReadonlyMap<string, number>;
-  /** Ends the hold. Never rejects: a lock whose session already died is simply gone. */
+  /**
+   * `Store.append` (the same contract and refusals), and the end of the hold, whatever the
+   * outcome. An engine may release the lock in the append's own commit (PostgreSQL does): a
+   * node waiting for the log then starts the moment the append is durable, not once this node
+   * has read the reply and let go. A sequencer that must retry takes the lock again.
+   */
+  append(appends: LogAppend[]): Promise<void>;
+  /** Ends the hold without appending. Never rejects: a lock whose session already died is simply gone. */
   release(): Promise<void>;
 }
 
@@ -351,10 +358,10 @@ export interface Store {
   treeSize(projectId: string): Promise<number>;
 
   /**
-   * Makes the caller the one sequencer of these logs until it releases the lock: any other
-   * holder, in this process or another, waits. The sequencer takes it before it reads a log's
-   * size and plans, and releases it after its `append`, so that what it planned is still true
-   * when it commits. (It looks event ids up before taking it: an id another sequencer stores in
+   * Makes the caller the one sequencer of these logs until it appends through the lock or
+   * releases it: any other holder, in this process or another, waits. The sequencer takes it
+   * before it reads a log's size and plans, and appends through it (`LogLock.append`), so that
+   * what it planned is still true when it commits. (It looks event ids up before taking it: an id another sequencer stores in
    * between is refused by `append`, and the batch is planned again.) On engines without `concurrentWriters` the store is already
    * this process's alone and the lock is free.
    *

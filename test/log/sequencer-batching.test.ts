@@ -35,12 +35,14 @@ describe('sequencer batches', () => {
           return async (projects: string[]) => {
             lockAsked();
             await gate;
-            return target.lockLogs(projects);
-          };
-        if (property === 'append')
-          return async (batch: LogAppend[]) => {
-            appends.push(batch);
-            return target.append(batch);
+            const lock = await target.lockLogs(projects);
+            return {
+              ...lock,
+              append: async (batch: LogAppend[]) => {
+                appends.push(batch);
+                return lock.append(batch);
+              },
+            };
           };
         return Reflect.get(target, property, target);
       },

@@ -28,14 +28,22 @@ const lostRace = (error: unknown) => error instanceof TreeSizeMismatchError || e
  * longer excludes anyone).
  */
 function racing(store: Store, races: { count: number }, lockLost: boolean): Store {
-  const append: Store['append'] = (appends) =>
-    store.append(appends).catch((error: unknown) => {
-      if (lostRace(error)) races.count++;
-      throw error;
-    });
-  const lockLogs: Store['lockLogs'] = async () => ({ release: async () => {} });
+  const counting =
+    (run: Store['append']): Store['append'] =>
+    (appends) =>
+      run(appends).catch((error: unknown) => {
+        if (lostRace(error)) races.count++;
+        throw error;
+      });
+  const append = counting((appends) => store.append(appends));
+  const lockLogs: Store['lockLogs'] = lockLost
+    ? async () => ({ append, release: async () => {} })
+    : async (projectIds) => {
+        const lock = await store.lockLogs(projectIds);
+        return { ...lock, append: counting((appends) => lock.append(appends)) };
+      };
   return new Proxy(store, {
-    get: (target, property) => (property === 'append' ? append : property === 'lockLogs' && lockLost ? lockLogs : Reflect.get(target, property, target)),
+    get: (target, property) => (property === 'append' ? append : property === 'lockLogs' ? lockLogs : Reflect.get(target, property, target)),
   });
 }
 

@@ -235,6 +235,45 @@ for (const engine of ENGINES) {
       await lock.release();
     });
 
+    it('LogLock.append: appends as append does, and refuses alike with nothing written', async () => {
+      const { store } = handle;
+      const p = testProject();
+      await store.createProject(p);
+      const appended = await store.lockLogs([p.id]);
+      await appended.append([oneEntry(p.id, 0, 'first')]);
+      await appended.release(); // nothing left to end
+      assert.equal(await store.treeSize(p.id), 1);
+      assert.equal((await store.findByEventIds(p.id, ['first'])).get('first')?.index, 0);
+      const stale = await store.lockLogs([p.id]);
+      await assert.rejects(stale.append([oneEntry(p.id, 0, 'stale')]), TreeSizeMismatchError);
+      const again = await store.lockLogs([p.id]);
+      await assert.rejects(again.append([oneEntry(p.id, 1, 'first')]), DuplicateEventIdError);
+      assert.equal(await store.treeSize(p.id), 1);
+      assert.deepEqual((await store.readEntries(p.id, 0, 5)).map((e) => e.index), [0]);
+    });
+
+    it('LogLock.append ends the hold, refused or not: a store waiting for the log gets it with no release', async (t) => {
+      const other = await secondStore(t);
+      if (!other) return;
+      const { store } = handle;
+      const p = testProject();
+      await store.createProject(p);
+      await store.append([oneEntry(p.id, 0, 'first')]);
+      for (const [i, refused] of [false, true].entries()) {
+        const held = await store.lockLogs([p.id]);
+        const waiting = other.lockLogs([p.id]);
+        assert.equal(await settlesWithin(waiting, 300), false, 'the second store waits while the first holds the log');
+        const append = held.append([oneEntry(p.id, refused ? 0 : 1 + i, `held-${i}`)]);
+        if (refused) await assert.rejects(append, TreeSizeMismatchError);
+        else await append;
+        // Well inside the lease (10 s), after which PostgreSQL would end a forgotten hold anyway.
+        assert.equal(await settlesWithin(waiting, 2_000), true, 'the append ended the hold');
+        const lock = await waiting;
+        assert.deepEqual([...lock.sizes!], [[p.id, 2]]);
+        await lock.release();
+      }
+    });
+
     it('appends from two stores at one size: exactly one wins, and an id stored by one is refused to the other', async (t) => {
       const other = await secondStore(t);
       if (!other) return;

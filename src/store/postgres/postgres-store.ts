@@ -38,7 +38,7 @@ import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type P
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { INSERT_SEARCH_ACTORS_SQL, INSERT_SEARCH_EVENTS_SQL, SEARCH_RANGE_SQL, searchRangeParams, searchRows, searchStatement } from './postgres-search.ts';
 import { CHECKPOINT_NAMESPACE, PgSequencerLock, SEARCH_CHUNK_NAMESPACE, withMigrationLock } from './postgres-sequencer-lock.ts';
-import { appendStatement, SIZE_MOVED_SQLSTATE } from './postgres-append.ts';
+import { appendStatement, SIZE_MOVED_SQLSTATE, type SqlStatement } from './postgres-append.ts';
 import { asUnavailable } from './postgres-errors.ts';
 
 const INT8_OID = 20;
@@ -100,7 +100,8 @@ export class PgStore implements Store {
     // that lost its connection is never pooled again.
     pool.on('connect', (client) => client.on('error', () => {}));
     const sequencerLock = new PgSequencerLock(async () => {
-      const client = new pg.Client(connection);
+      // Pipeline mode: the append and its COMMIT go out together (postgres-sequencer-lock.ts).
+      const client = new pg.Client({ ...connection, pipeline: true });
       await client.connect();
       return client;
     });
@@ -332,16 +333,28 @@ export class PgStore implements Store {
     this.check();
     const pks = await Promise.all(projectIds.map((p) => this.pk(p)));
     const { lock, sizes } = await this.sequencerLock.acquire(pks);
-    return { ...lock, sizes: new Map(projectIds.map((projectId, i) => [projectId, sizes.get(pks[i]!) ?? 0])) };
+    return {
+      sizes: new Map(projectIds.map((projectId, i) => [projectId, sizes.get(pks[i]!) ?? 0])),
+      append: async (appends) => {
+        if (appends.length === 0) return lock.release();
+        await this.appendWith(appends, (statement) => lock.commit(statement));
+      },
+      release: () => lock.release(),
+    };
   }
 
   async append(appends: LogAppend[]): Promise<void> {
     if (appends.length === 0) return;
+    await this.appendWith(appends, (statement) => this.statement(statement));
+  }
+
+  /** The append statement for `appends`, run by `run` (it commits by itself); refusals mapped. */
+  private async appendWith(appends: LogAppend[], run: (statement: SqlStatement) => Promise<unknown>): Promise<void> {
     const pks = await Promise.all(appends.map((a) => this.pk(a.projectId)));
     const statement = appendStatement(pks, appends);
     const work = (async () => {
       try {
-        await this.statement(statement);
+        await run(statement);
       } catch (error) {
         throw await this.appendRefusal(error, pks, appends);
       }

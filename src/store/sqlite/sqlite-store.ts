@@ -407,7 +407,7 @@ export class SqliteStore implements Store {
   /** Free: the data-directory lock already makes this process the only sequencer of the store. */
   async lockLogs(): Promise<LogLock> {
     this.check();
-    return { release: async () => {} };
+    return { append: (appends) => this.append(appends), release: async () => {} };
   }
 
   async append(appends: LogAppend[]): Promise<void> {
