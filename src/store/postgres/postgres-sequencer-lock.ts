@@ -89,8 +89,8 @@ export class PgSequencerLock {
         // ends the failed transaction as a ROLLBACK. Either way the lock is gone after it.
         const [ran, ended] = await Promise.allSettled([session.query({ name: statement.name, text: statement.text, values: statement.values }), session.query('COMMIT')]);
         if (ended.status === 'rejected') this.discard(session); // the connection died: the outcome is unknown
-        if (ran.status === 'rejected') throw ran.reason;
-        if (ended.status === 'rejected') throw ended.reason;
+        if (ran.status === 'rejected') throw asUnavailable(ran.reason);
+        if (ended.status === 'rejected') throw asUnavailable(ended.reason);
         if (ended.value.command !== 'COMMIT') throw new Error(`the append's transaction ended in ${ended.value.command}`);
       },
       release: async () => {
