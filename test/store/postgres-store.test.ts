@@ -10,7 +10,7 @@ import { postgresCluster } from '../helpers/postgres.ts';
 import { ENGINES, testProject } from '../helpers/stores.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
-import { DuplicateEventIdError, TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
+import { DuplicateEventIdError, StoreUnavailableError, TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
 
 async function freshDatabase(t: { after(fn: () => unknown): void }): Promise<string> {
   const cluster = await postgresCluster();
@@ -109,6 +109,35 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     assert.ok(error, 'opening a database that does not exist fails');
     assert.match(error.message, /couldn't open the PostgreSQL store at 127\.0\.0\.1:\d+\/missing/);
     assert.doesNotMatch(error.message, /s3cret/);
+  });
+
+  it('an append through a lock whose session PostgreSQL ended is refused as unavailable (a 503), and writes nothing', async (t) => {
+    const url = await freshDatabase(t);
+    const store = await PgStore.open({ url });
+    t.after(() => store.close());
+    const project = testProject();
+    await store.createProject(project);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      for (const settle of [0, 300]) {
+        // Terminated between taking the lock and appending; with `settle`, the node has also
+        // heard of it before it appends (pg then refuses the query itself).
+        const lock = await store.lockLogs([project.id]);
+        const { rows } = await admin.query<{ n: number }>(
+          "SELECT count(pg_terminate_backend(pid))::integer AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
+        );
+        assert.equal(rows[0]!.n, 1, 'the lock session was ended');
+        await new Promise((resolve) => setTimeout(resolve, settle));
+        await assert.rejects(lock.append([entryAt(project.id, 0, `e${settle}`)]), StoreUnavailableError);
+        assert.equal(await store.treeSize(project.id), 0);
+      }
+      // The next lock opens a new session.
+      await (await store.lockLogs([project.id])).append([entryAt(project.id, 0, 'after')]);
+      assert.equal(await store.treeSize(project.id), 1);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('an append refused after a clean rollback keeps its pooled connection', async (t) => {

@@ -21,7 +21,11 @@ export function asUnavailable(error: unknown): unknown {
     return lost ? new StoreUnavailableError(`PostgreSQL ended the session: ${error.message}`, { cause: error }) : error;
   }
   const e = error as { code?: unknown; message?: unknown };
-  // Node's socket errors (ECONNREFUSED, ECONNRESET, ...) and pg's own for a connection that ended.
-  const lost = (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) || (typeof e.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect/.test(e.message));
+  // Node's socket errors (ECONNREFUSED, ECONNRESET, ...) and pg's own for a connection that
+  // ended, including a query sent on a client whose connection has already failed (the
+  // sequencer lock's session, terminated between taking the lock and appending).
+  const lost =
+    (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) ||
+    (typeof e.message === 'string' && /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error and is not queryable/.test(e.message));
   return lost ? new StoreUnavailableError(`PostgreSQL could not be reached: ${String(e.message)}`, { cause: error }) : error;
 }
