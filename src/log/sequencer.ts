@@ -187,7 +187,7 @@ export class Sequencer {
         // this one last did) and step 2 for the requests that joined, side by side: both are
         // round trips inside the lock.
         let found: StoredByProject;
-        [edges, found] = await Promise.all([this.edgesOf(projects, lock.sizes), this.lookUp(eventIdsByProject(more))]);
+        [edges, found] = await Promise.all([this.edgesOf(projects, lock), this.lookUp(eventIdsByProject(more))]);
         for (const [p, entries] of found) for (const [id, entry] of entries) stored.get(p)!.set(id, entry);
       } catch (error) {
         this.fail([...batch, ...more], projects, error);
@@ -329,19 +329,24 @@ export class Sequencer {
     return slots;
   }
 
-  /** The tree edges of these logs; `lockedSizes`, their sizes as read under their lock, if they were. */
-  private async edgesOf(projects: readonly string[], lockedSizes: ReadonlyMap<string, number> | undefined): Promise<Map<string, TreeEdge>> {
-    return new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p, lockedSizes?.get(p))] as const)));
+  /** The tree edges of these logs, with what `lock` read of them (sizes, tiles) if it did. */
+  private async edgesOf(projects: readonly string[], lock: LogLock): Promise<Map<string, TreeEdge>> {
+    return new Map(await Promise.all(projects.map(async (p) => [p, await this.edgeOf(p, lock.sizes?.get(p), lock.edgeTiles?.get(p))] as const)));
   }
 
-  /** The log's tree edge; `lockedSize` is its size as read under the log's lock, if it was. */
-  private async edgeOf(projectId: string, lockedSize?: number): Promise<TreeEdge> {
+  /**
+   * The log's tree edge; `lockedSize` is its size as read under the log's lock, if it was, and
+   * `lockedTiles` its edge tiles read with it.
+   */
+  private async edgeOf(projectId: string, lockedSize?: number, lockedTiles?: ReadonlyMap<string, Buffer>): Promise<TreeEdge> {
     const cached = this.edges.get(projectId);
     // On a store other nodes append to, the edge this sequencer remembers is good only if none
     // did since; with the log's lock held, the size read here cannot move before the commit.
     const size = lockedSize ?? (cached && !this.store.capabilities.concurrentWriters ? cached.size : await this.store.treeSize(projectId));
     if (cached?.size === size) return cached;
-    const tiles = await this.store.readTiles(projectId, TreeEdge.tilesFor(size));
+    const refs = TreeEdge.tilesFor(size);
+    const read = lockedTiles && refs.map((ref) => lockedTiles.get(`${ref.level}/${ref.index}`));
+    const tiles = read?.every((tile) => tile !== undefined) ? read : await this.store.readTiles(projectId, refs);
     try {
       return TreeEdge.fromTiles(size, tiles);
     } catch (error) {

@@ -222,6 +222,12 @@ export interface LogLock {
    */
   sizes?: ReadonlyMap<string, number>;
   /**
+   * Each locked log's right-edge tiles (TreeEdge.tilesFor its size in `sizes`), by
+   * `level/index`, when the engine reads them as part of locking (PostgreSQL). A sequencer whose
+   * remembered edge another node moved then reads no tiles inside the lock.
+   */
+  edgeTiles?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
+  /**
    * `Store.append` (the same contract and refusals), and the end of the hold, whatever the
    * outcome. An engine may release the lock in the append's own commit (PostgreSQL does): a
    * node waiting for the log then starts the moment the append is durable, not once this node

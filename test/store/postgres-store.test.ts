@@ -11,6 +11,7 @@ import { ENGINES, testProject } from '../helpers/stores.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
 import { DuplicateEventIdError, StoreUnavailableError, TreeSizeMismatchError, type LogAppend } from '../../src/store/store.ts';
+import { TreeEdge } from '../../src/log/tree-edge.ts';
 
 async function freshDatabase(t: { after(fn: () => unknown): void }): Promise<string> {
   const cluster = await postgresCluster();
@@ -109,6 +110,38 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     assert.ok(error, 'opening a database that does not exist fails');
     assert.match(error.message, /couldn't open the PostgreSQL store at 127\.0\.0\.1:\d+\/missing/);
     assert.doesNotMatch(error.message, /s3cret/);
+  });
+
+  it("the sequencer lock reads the right-edge tiles TreeEdge.tilesFor lists, at sizes on and around every tile boundary", async (t) => {
+    const url = await freshDatabase(t);
+    const store = await PgStore.open({ url });
+    t.after(() => store.close());
+    const project = testProject();
+    await store.createProject(project);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const sizes = [0, 1, 2, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 65_792, 16_777_215, 16_777_216, 16_777_217, 2 ** 32 + 7, 2 ** 40, 2 ** 48 + 2 ** 40 + 3, 2 ** 53 - 1];
+      for (const size of sizes) {
+        // The size, set directly, and a tile (whose bytes name it) at every level and index near
+        // the ones the size needs, so that a tile taken wrongly would be there to be taken.
+        await admin.query('UPDATE projects SET tree_size = $1 WHERE id = $2', [size, project.id]);
+        await admin.query('DELETE FROM tiles');
+        for (let level = 0; level <= 6; level++) {
+          const index = Math.floor(size / 256 ** (level + 1));
+          for (const i of [index - 1, index, index + 1].filter((i) => i >= 0))
+            await admin.query('INSERT INTO tiles (project_pk, level, idx, hashes) SELECT pk, $1, $2, $3 FROM projects WHERE id = $4', [level, i, Buffer.from(`${level}/${i}`), project.id]);
+        }
+        const lock = await store.lockLogs([project.id]);
+        await lock.release();
+        const read = [...lock.edgeTiles!.get(project.id)!];
+        const expected = TreeEdge.tilesFor(size).map((ref) => `${ref.level}/${ref.index}`);
+        assert.deepEqual(read.map(([key]) => key).sort(), [...expected].sort(), `size ${size}`);
+        for (const [key, hashes] of read) assert.equal(hashes.toString(), key);
+      }
+    } finally {
+      await admin.end(); // before the database is dropped (t.after)
+    }
   });
 
   it('an append through a lock whose session PostgreSQL ended is refused as unavailable (a 503), and writes nothing', async (t) => {

@@ -47,6 +47,17 @@ export interface HeldSequencerLock {
   release(): Promise<void>;
 }
 
+/**
+ * The tiles of each log's right edge, as TreeEdge.tilesFor lists them for its size: at each
+ * level L, the tile holding hash number floor(size / 256^L) of that level, if that tile is not
+ * empty. 256 is the tile width (log/tiles.ts), so the shifts are by 8 bits a level; levels 0 to
+ * 6 cover every size up to 2^56, far past the 2^53 a size can reach.
+ */
+const EDGE_TILES_SQL = `SELECT p.pk, t.level, t.idx, t.hashes
+  FROM projects p CROSS JOIN generate_series(0, 6) AS l(level)
+  JOIN tiles t ON t.project_pk = p.pk AND t.level = l.level AND t.idx = p.tree_size >> (8 * (l.level + 1))
+  WHERE p.pk = ANY($1::integer[]) AND (p.tree_size >> (8 * l.level)) & 255 > 0`;
+
 export class PgSequencerLock {
   /** The session that holds the locks; replaced when it dies. Used by one sequencer at a time. */
   private session: pg.Client | undefined;
@@ -54,29 +65,38 @@ export class PgSequencerLock {
   constructor(private readonly connect: () => Promise<pg.Client>) {}
 
   /**
-   * Waits until this node is the one sequencer of the logs with these pks; returns their sizes,
-   * read once the lock is held. One round trip: the lock sits inside the critical section of
-   * every node sequencing the log, so each one saved there is saved for all of them.
+   * Waits until this node is the one sequencer of the logs with these pks; returns their sizes
+   * and right-edge tiles, read once the lock is held. One round trip: the lock sits inside the
+   * critical section of every node sequencing the log, so each one saved there is saved for
+   * all of them (with two nodes on a log, each batch finds the edge moved by the other).
    */
-  async acquire(pks: readonly number[]): Promise<{ lock: HeldSequencerLock; sizes: Map<number, number> }> {
+  async acquire(pks: readonly number[]): Promise<{ lock: HeldSequencerLock; sizes: Map<number, number>; edgeTiles: Map<number, Map<string, Buffer>> }> {
     const session = await this.open().catch((error: unknown) => Promise.reject(asUnavailable(error)));
-    let sizes: Map<number, number>;
+    const sizes = new Map<number, number>();
+    const edgeTiles = new Map<number, Map<string, Buffer>>(pks.map((pk) => [pk, new Map()]));
     try {
-      // Three statements in one simple query: each takes its own snapshot (READ COMMITTED), so
-      // the sizes are read after the lock is granted, and see the last holder's append. The
-      // pks are integers from the projects table, written inline (a simple query has no
-      // parameters); ARRAY[...] keeps their ascending order, so locks are taken in that order.
+      // Three statements in one simple query, and the tiles' query pipelined behind it: each
+      // takes its own snapshot (READ COMMITTED), so the sizes and tiles are read after the lock
+      // is granted, and see the last holder's append. The pks are integers from the projects
+      // table, written inline (a simple query has no parameters); ARRAY[...] keeps their
+      // ascending order, so locks are taken in that order.
       const list = integers([...pks].sort((a, b) => a - b));
-      const results = (await session.query(
-        `BEGIN; SELECT count(pg_advisory_xact_lock(${SEQUENCER_NAMESPACE}, k)) FROM unnest(ARRAY[${list}]::integer[]) AS k; SELECT pk, tree_size FROM projects WHERE pk IN (${list})`,
-      )) as unknown as Array<pg.QueryResult<{ pk: number; tree_size: number }>>;
-      sizes = new Map(results[2]!.rows.map((row) => [row.pk, row.tree_size]));
+      const [locked, tiles] = await Promise.allSettled([
+        session.query(
+          `BEGIN; SELECT count(pg_advisory_xact_lock(${SEQUENCER_NAMESPACE}, k)) FROM unnest(ARRAY[${list}]::integer[]) AS k; SELECT pk, tree_size FROM projects WHERE pk IN (${list})`,
+        ) as unknown as Promise<Array<pg.QueryResult<{ pk: number; tree_size: number }>>>,
+        session.query<{ pk: number; level: number; idx: number; hashes: Buffer }>({ name: 'veritrail_edge_tiles', text: EDGE_TILES_SQL, values: [[...pks]] }),
+      ]);
+      if (locked.status === 'rejected') throw locked.reason;
+      if (tiles.status === 'rejected') throw tiles.reason;
+      for (const row of locked.value[2]!.rows) sizes.set(row.pk, row.tree_size);
+      for (const row of tiles.value.rows) edgeTiles.get(row.pk)!.set(`${row.level}/${row.idx}`, row.hashes);
     } catch (error) {
-      this.discard(session);
+      this.discard(session); // closing it ends the transaction and any lock it took
       const unavailable = asUnavailable(error);
       throw unavailable !== error ? unavailable : new Error("couldn't take the sequencer lock", { cause: error });
     }
-    return { sizes, lock: this.holding(session) };
+    return { sizes, edgeTiles, lock: this.holding(session) };
   }
 
   private holding(session: pg.Client): HeldSequencerLock {

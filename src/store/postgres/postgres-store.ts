@@ -332,9 +332,10 @@ export class PgStore implements Store {
   async lockLogs(projectIds: readonly string[]): Promise<LogLock> {
     this.check();
     const pks = await Promise.all(projectIds.map((p) => this.pk(p)));
-    const { lock, sizes } = await this.sequencerLock.acquire(pks);
+    const { lock, sizes, edgeTiles } = await this.sequencerLock.acquire(pks);
     return {
       sizes: new Map(projectIds.map((projectId, i) => [projectId, sizes.get(pks[i]!) ?? 0])),
+      edgeTiles: new Map(projectIds.map((projectId, i) => [projectId, edgeTiles.get(pks[i]!)!])),
       append: async (appends) => {
         if (appends.length === 0) return lock.release();
         await this.appendWith(appends, (statement) => lock.commit(statement));
