@@ -10,10 +10,11 @@
  *    connections (issue 5's target: at least 20,000 events/s batched);
  *  - two nodes on one fresh database, the same 16 connections spread over both and one log:
  *    issue 5 asks that the second node not lower the total (the figure's baseline is one node).
- * One node and two nodes are measured in turn, three times each in a full run, and each figure
- * is the median: on a machine where the load, the nodes and PostgreSQL share the cores, one
- * window of either varies by several percent from run to run, as much as the second node's
- * effect; alternating them spreads that drift over both.
+ * One node and two nodes are measured in turn, three times each in a full run (one, two; two,
+ * one; one, two), and each figure is the median: on a machine where the load, the nodes and
+ * PostgreSQL share the cores, one window of either varies by several percent from run to run,
+ * as much as the second node's effect; alternating them, in both orders, spreads that drift
+ * over both. The figures counted until searchable, and single events, come from round 1.
  * The search index is built behind the log, so after each batched load the scenario also waits
  * until every event is searchable and counts the rate over that longer time (measure.ts
  * searchCatchUp): the rate the whole pipeline sustains, not only the log.
@@ -111,11 +112,15 @@ function note(measured: Measured, nodes: number): string {
   return `${CONNECTIONS} connections over ${nodes} node${nodes > 1 ? 's' : ''}; node CPU ${(measured.serverCpu * 100).toFixed(0)}% (summed); ${describeCatchUp(measured.search!)}${errors ? `; not counted: ${errors}` : ''}`;
 }
 
-/** Batched events/s of each round, and their median (the middle one: rounds are odd). */
-function rounds(measured: readonly Measured[]): { median: number; text: string } {
+/**
+ * The median batched events/s of the rounds (the middle one: rounds are odd), and a note
+ * prefix listing every round's rate when there were several.
+ */
+function medianOfRounds(measured: readonly Measured[]): { value: number; note: string } {
   const rates = measured.map((m) => m.load.okRate * BATCH);
-  const median = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
-  return { median, text: rates.map((r) => Math.round(r).toLocaleString('en-US')).join(' / ') };
+  const value = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
+  const each = rates.map((r) => Math.round(r).toLocaleString('en-US')).join(' / ');
+  return { value, note: rates.length > 1 ? `median of ${rates.length} rounds (${each} events/s); round 1: ` : '' };
 }
 
 export const postgres: Scenario = {
@@ -130,34 +135,34 @@ export const postgres: Scenario = {
     figures.push({ id: 'baseline.pg.rows_per_s', scenario: this.name, label: `Baseline: raw pg multi-row INSERTs, ${ROWS_PER_STATEMENT}/statement, 1 connection`, value: raw.rate, unit: 'rows/s' });
 
     // Round 1 waits for search after each load and also measures single events; the other
-    // rounds only repeat the batched loads, one node then two.
-    const ones: Measured[] = [];
-    const twos: Measured[] = [];
+    // rounds only repeat the batched loads, in the other order each time.
+    const oneNode: Measured[] = [];
+    const twoNodes: Measured[] = [];
     let single: Measured | undefined;
     for (let round = 0; round < ctx.pick({ quick: 1, full: 3 }); round++) {
-      ones.push(await ingestOnPostgres(ctx, cluster, 1, BATCH, round === 0));
-      ctx.log(`batched ingest on PostgreSQL, round ${round + 1}: ${describeMeasured(ones[round]!, 'events/s')}`);
-      if (round === 0) {
-        single = await ingestOnPostgres(ctx, cluster, 1, 1);
-        ctx.log(`single-event ingest on PostgreSQL: ${describeMeasured(single, 'events/s')}`);
+      for (const nodes of round % 2 === 0 ? [1, 2] : [2, 1]) {
+        const measured = await ingestOnPostgres(ctx, cluster, nodes, BATCH, round === 0);
+        (nodes === 1 ? oneNode : twoNodes).push(measured);
+        ctx.log(`batched ingest on PostgreSQL, ${nodes === 1 ? 'one node' : 'two nodes, one log'}, round ${round + 1}: ${describeMeasured(measured, 'events/s')}`);
+        if (round === 0 && nodes === 1) {
+          single = await ingestOnPostgres(ctx, cluster, 1, 1);
+          ctx.log(`single-event ingest on PostgreSQL: ${describeMeasured(single, 'events/s')}`);
+        }
       }
-      twos.push(await ingestOnPostgres(ctx, cluster, 2, BATCH, round === 0));
-      ctx.log(`batched ingest, two nodes on one PostgreSQL, one log, round ${round + 1}: ${describeMeasured(twos[round]!, 'events/s')}`);
     }
-    const [batched, two] = [ones[0]!, twos[0]!];
-    const one = rounds(ones);
-    const both = rounds(twos);
-    const roundsNote = (r: { text: string }) => (ones.length > 1 ? `median of ${ones.length} rounds (${r.text} events/s); round 1: ` : '');
+    const [batched, two] = [oneNode[0]!, twoNodes[0]!];
+    const oneMedian = medianOfRounds(oneNode);
+    const twoMedian = medianOfRounds(twoNodes);
 
     figures.push({
       id: 'ingest.batched.pg.events_per_s',
       scenario: this.name,
       label: `Ingest on PostgreSQL, batches of ${BATCH}`,
-      value: one.median,
+      value: oneMedian.value,
       unit: 'events/s',
       baseline: { label: 'raw pg INSERTs, 1 connection', value: raw.rate },
       targets: [atLeast(20_000)],
-      note: roundsNote(one) + note(batched, 1),
+      note: oneMedian.note + note(batched, 1),
     });
 
     figures.push(
@@ -170,11 +175,11 @@ export const postgres: Scenario = {
       id: 'ingest.batched.pg.two_nodes.events_per_s',
       scenario: this.name,
       label: `Ingest on PostgreSQL, 2 nodes, one log, batches of ${BATCH}`,
-      value: both.median,
+      value: twoMedian.value,
       unit: 'events/s',
-      baseline: { label: 'one node', value: one.median },
+      baseline: { label: 'one node', value: oneMedian.value },
       targets: [atLeast(1, 'baseline-ratio')],
-      note: roundsNote(both) + note(two, 2),
+      note: twoMedian.note + note(two, 2),
     });
     figures.push(
       searchableFigure(two, {
@@ -185,7 +190,7 @@ export const postgres: Scenario = {
       }),
     );
 
-    ctx.details[this.name] = { raw, ones, single, twos };
+    ctx.details[this.name] = { raw, oneNode, single, twoNodes };
     return figures;
   },
 };

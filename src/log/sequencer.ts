@@ -1,10 +1,11 @@
 /**
  * The sequencer gives events their place in their project's log. It is the one writer of every
- * log this process sequences: requests queue here, and `commitBatch()` takes everything queued,
+ * log this process sequences: requests queue here, and each batch takes everything queued,
  * across projects, into one store transaction (group commit), so concurrent requests share one
  * durable commit. A receipt is resolved only after that commit is durable.
  *
- * `commitBatch()` keeps its ordered durable steps in one place, top to bottom (STYLE.md §2);
+ * A batch's ordered steps read top to bottom in two places (STYLE.md §2): `commitLocked()`
+ * reads (the lookup, the lock, the tree edges), `commitBatch()` plans, writes and answers;
  * tile arithmetic, hashing and storage live in neighbouring files.
  */
 import { FatalError, VT_ERR_EVENT_ID_CONFLICT, VT_ERR_SHUTTING_DOWN } from '../core/errors.ts';
@@ -19,8 +20,9 @@ export const DEFAULT_BATCH_MAX_EVENTS = 8192;
 /** How many logs' tree edges stay in memory; others reload from their tiles on next use. */
 export const DEFAULT_EDGE_CACHE_SIZE = 4096;
 /**
- * How often a commit that lost a race with another sequencer is retried before giving up. With
- * the store's log lock held a race can only be lost when that lock was lost, so this is rare.
+ * How often a batch whose append was refused for a race is planned again before giving up: an
+ * id another node stored between this node's lookup and its append (a client retrying through
+ * another node), or a log another sequencer moved (only when the lock was lost). Both are rare.
  */
 const MAX_SIZE_MISMATCH_RETRIES = 3;
 
@@ -74,7 +76,7 @@ export class Sequencer {
   private queue: PendingRequest[] = [];
   /** Events in `queue`, for pushback. Owned by the event loop, like `queue`. */
   private queuedEvents = 0;
-  /** Tree edges by project. Read and replaced only inside commitBatch(), never concurrently. */
+  /** Tree edges by project. Read by commitLocked() and replaced by commitBatch(), one batch at a time. */
   private readonly edges = new Map<string, TreeEdge>();
   /** The promise of the running drain loop, if one is running. */
   private running: Promise<void> | undefined;
@@ -157,9 +159,9 @@ export class Sequencer {
   /**
    * Holds the store's lock of every log in the batch (store.ts `lockLogs`) while the batch is
    * planned and committed, so that no other node appends to those logs in between; the append
-   * ends it. A batch that lost a race to another sequencer (possible only when this node's
-   * lock was lost) is planned again under a new lock, with its ids looked up again. Crash-wise
-   * the lock is nothing: the database drops it with this process's session.
+   * ends it. A batch whose append lost a race (MAX_SIZE_MISMATCH_RETRIES) is planned again
+   * under a new lock, with its ids looked up again. Crash-wise the lock is nothing: the
+   * database drops it with this process's session.
    */
   private async commitLocked(batch: PendingRequest[], attempt = 0): Promise<void> {
     const idsByProject = eventIdsByProject(batch);
@@ -184,8 +186,9 @@ export class Sequencer {
       let edges: Map<string, TreeEdge>;
       try {
         // Step 1 (load the tree edge of every log, from tiles if another node appended since
-        // this one last did) and step 2 for the requests that joined, side by side: both are
-        // round trips inside the lock.
+        // this one last did) and step 2 for the requests that joined, side by side: both may
+        // be round trips inside the lock. Both only read: if we crash here, nothing was
+        // written and nothing acknowledged.
         let found: StoredByProject;
         [edges, found] = await Promise.all([this.edgesOf(projects, lock), this.lookUp(eventIdsByProject(more))]);
         for (const [p, entries] of found) for (const [id, entry] of entries) stored.get(p)!.set(id, entry);

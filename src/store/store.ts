@@ -229,12 +229,18 @@ export interface LogLock {
   edgeTiles?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
   /**
    * `Store.append` (the same contract and refusals), and the end of the hold, whatever the
-   * outcome. An engine may release the lock in the append's own commit (PostgreSQL does): a
-   * node waiting for the log then starts the moment the append is durable, not once this node
-   * has read the reply and let go. A sequencer that must retry takes the lock again.
+   * outcome: once it settles the lock MUST be released. An engine may release it in the
+   * append's own commit (PostgreSQL does): a node waiting for the log then starts the moment
+   * the append is durable, not once this node has read the reply and let go. MUST be called at
+   * most once; a sequencer that must retry takes the lock again. Where the lock was lost before
+   * the append (PostgreSQL: the lease ended its session), the append MUST fail, with
+   * StoreUnavailableError when the database ended the session, and write nothing.
    */
   append(appends: LogAppend[]): Promise<void>;
-  /** Ends the hold without appending. Never rejects: a lock whose session already died is simply gone. */
+  /**
+   * Ends the hold without appending. MUST do nothing once `append` has settled (a sequencer
+   * releases in a `finally`). Never rejects: a lock whose session already died is simply gone.
+   */
   release(): Promise<void>;
 }
 
@@ -367,9 +373,10 @@ export interface Store {
    * Makes the caller the one sequencer of these logs until it appends through the lock or
    * releases it: any other holder, in this process or another, waits. The sequencer takes it
    * before it reads a log's size and plans, and appends through it (`LogLock.append`), so that
-   * what it planned is still true when it commits. (It looks event ids up before taking it: an id another sequencer stores in
-   * between is refused by `append`, and the batch is planned again.) On engines without `concurrentWriters` the store is already
-   * this process's alone and the lock is free.
+   * what it planned is still true when it commits. (It looks event ids up before taking it: an
+   * id another sequencer stores in between is refused by `append`, and the batch is planned
+   * again.) On engines without `concurrentWriters` the store is already this process's alone
+   * and the lock is free.
    *
    * The lock is for liveness, not safety: a lock can be lost (its database session dies, or a
    * holder stalls past the engine's lease), so `append` MUST still refuse a stale `fromSize`

@@ -46,7 +46,10 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     await other.append([entryAt(project.id, 0, 'from-other')]);
     await taken.release();
 
-    // The stalled node wakes up and carries on with the plan it made at size 0: refused whole.
+    // The stalled node wakes up and carries on with the plan it made at size 0, through the
+    // lock it held: its session is gone, so the append fails as unavailable (a 503: its clients
+    // retry) and writes nothing. Even without the lock (Store.append), the size check refuses it.
+    await assert.rejects(held.append([entryAt(project.id, 0, 'from-stalled')]), StoreUnavailableError);
     await assert.rejects(stalled.append([entryAt(project.id, 0, 'from-stalled')]), TreeSizeMismatchError);
     await held.release(); // its session is gone; releasing is harmless
     await (await stalled.lockLogs([project.id])).release(); // and it can lock again on a new one

@@ -5,20 +5,22 @@
  *
  *  - The sequencer lock (`PgSequencerLock`, liveness): a transaction-scoped advisory lock per
  *    log, taken on a session of its own before the sequencer reads the log's size and plans
- *    (it looks event ids up just before), and released after its append commits. A second node waits for it instead of
- *    planning against a size that is about to change, so contention costs a wait, not a retry.
- *    It is a lease: the session is killed by PostgreSQL once it has sat idle in its
- *    transaction for the lease time (postgres-config.ts), so a stalled or vanished node holds
- *    the others back at most that long, and a killed one not at all. The append runs in the
- *    lock's own transaction, and its COMMIT is sent right behind it (the session is in `pg`'s
- *    pipeline mode): PostgreSQL releases the lock in the commit, without waiting for this node
- *    to read the append's reply and let go. With two nodes on one log, that wait (an event
- *    loop turn of a busy node, the receipts' replies, one more round trip) was a fifth of the
- *    time each held the lock.
+ *    (it looks event ids up just before), and released by its append's own commit. A second
+ *    node waits for it instead of planning against a size that is about to change, so
+ *    contention costs a wait, not a retry. It is a lease: the session is killed by PostgreSQL
+ *    once it has sat idle in its transaction for the lease time (postgres-config.ts), so a
+ *    stalled or vanished node holds the others back at most that long, and a killed one not
+ *    at all. The append runs in the lock's own transaction, and its COMMIT is sent right
+ *    behind it (the session is in `pg`'s pipeline mode): PostgreSQL releases the lock in the
+ *    commit, without waiting for this node to read the append's reply and let go. With two
+ *    nodes on one log, that wait (an event loop turn of a busy node, the receipts' replies, one
+ *    more round trip) was a fifth of the time each held the lock. A node whose session the
+ *    lease ended finds out when it appends: the append fails with the session
+ *    (StoreUnavailableError, a 503), and its clients retry with the same event ids.
  *  - The log row lock (postgres-append.ts, safety): inside every append statement, the logs'
- *    `projects` rows are locked `FOR UPDATE` and their sizes compared with `fromSize`. Even a
- *    node that lost its advisory lock unawares can then never append at a size another node
- *    already used: its append fails with TreeSizeMismatchError and nothing is written.
+ *    `projects` rows are locked `FOR UPDATE` and their sizes compared with `fromSize`. Even an
+ *    append made without the advisory lock (Store.append) can then never land at a size
+ *    another node already used: it fails with TreeSizeMismatchError and nothing is written.
  *
  * Locks are always taken in ascending project pk order, so two nodes whose batches share
  * several logs can never deadlock.
@@ -49,9 +51,10 @@ export interface HeldSequencerLock {
 
 /**
  * The tiles of each log's right edge, as TreeEdge.tilesFor lists them for its size: at each
- * level L, the tile holding hash number floor(size / 256^L) of that level, if that tile is not
- * empty. 256 is the tile width (log/tiles.ts), so the shifts are by 8 bits a level; levels 0 to
- * 6 cover every size up to 2^56, far past the 2^53 a size can reach.
+ * level L, the tile of index floor(size / 256^(L+1)), the one the next hash of that level goes
+ * into, if it already holds some (floor(size / 256^L) mod 256 of them). 256 is the tile width
+ * (log/tiles.ts), so the shifts are by 8 bits a level; levels 0 to 6 cover every size up to
+ * 2^56, far past the 2^53 a size can reach.
  */
 const EDGE_TILES_SQL = `SELECT p.pk, t.level, t.idx, t.hashes
   FROM projects p CROSS JOIN generate_series(0, 6) AS l(level)
@@ -108,10 +111,14 @@ export class PgSequencerLock {
         // Both leave now; if the statement fails, PostgreSQL skips to the COMMIT, which then
         // ends the failed transaction as a ROLLBACK. Either way the lock is gone after it.
         const [ran, ended] = await Promise.allSettled([session.query({ name: statement.name, text: statement.text, values: statement.values }), session.query('COMMIT')]);
-        if (ended.status === 'rejected') this.discard(session); // the connection died: the outcome is unknown
+        // A COMMIT that failed: if the connection died, the outcome is unknown; if PostgreSQL
+        // refused it, the transaction is gone. The session is not worth keeping either way.
+        if (ended.status === 'rejected') this.discard(session);
         if (ran.status === 'rejected') throw asUnavailable(ran.reason);
         if (ended.status === 'rejected') throw asUnavailable(ended.reason);
-        if (ended.value.command !== 'COMMIT') throw new Error(`the append's transaction ended in ${ended.value.command}`);
+        // Cannot happen (only a failed statement turns the COMMIT into a ROLLBACK), but a
+        // receipt must never rest on a transaction that did not commit.
+        if (ended.value.command !== 'COMMIT') throw new Error(`couldn't commit the append: its transaction ended in ${ended.value.command}`);
       },
       release: async () => {
         if (!held) return;

@@ -337,8 +337,12 @@ export class PgStore implements Store {
       sizes: new Map(projectIds.map((projectId, i) => [projectId, sizes.get(pks[i]!) ?? 0])),
       edgeTiles: new Map(projectIds.map((projectId, i) => [projectId, edgeTiles.get(pks[i]!)!])),
       append: async (appends) => {
-        if (appends.length === 0) return lock.release();
-        await this.appendWith(appends, (statement) => lock.commit(statement));
+        try {
+          this.check();
+          if (appends.length > 0) await this.appendWith(appends, (statement) => lock.commit(statement));
+        } finally {
+          await lock.release(); // nothing to do once the commit ended the hold; else ends it
+        }
       },
       release: () => lock.release(),
     };
