@@ -15,8 +15,8 @@ import type { VeritrailNode } from './node.ts';
 
 /**
  * The sequencer's hooks with the commit metrics around `inner` (the test seams a config may
- * give): the time between beforeCommit and afterCommit is exactly the durable append (`LogLock.append`).
- * A commit that fails is not timed (afterCommit is not called for it).
+ * give): the time between beforeCommit and afterCommit is exactly the durable append
+ * (`LogLock.append`). A commit that fails is not timed (afterCommit is not called for it).
  */
 export function meteredCommitHooks(metrics: Metrics, inner: SequencerHooks = {}): SequencerHooks {
   const started = new WeakMap<readonly LogAppend[], number>();
