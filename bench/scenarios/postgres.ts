@@ -25,6 +25,7 @@ import { postgresCluster, type PostgresCluster } from '../../test/helpers/postgr
 import { generateSigner } from '../../src/log/signed-note.ts';
 import { EventSource, preparedEvents, withId } from '../lib/events.ts';
 import { atLeast, type Figure } from '../lib/figures.ts';
+import { percentileSorted } from '../lib/stats.ts';
 import { describeErrors } from '../lib/load.ts';
 import { describeCatchUp, describeMeasured, eventBodies, measureLoad, searchableFigure, searchCatchUp, type Measured } from '../lib/measure.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -113,12 +114,12 @@ function note(measured: Measured, nodes: number): string {
 }
 
 /**
- * The median batched events/s of the rounds (the middle one: rounds are odd), and a note
- * prefix listing every round's rate when there were several.
+ * The median batched events/s of the rounds (nearest rank: the middle one, rounds being odd),
+ * and a note prefix listing every round's rate when there were several.
  */
 function medianOfRounds(measured: readonly Measured[]): { value: number; note: string } {
   const rates = measured.map((m) => m.load.okRate * BATCH);
-  const value = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
+  const value = percentileSorted([...rates].sort((a, b) => a - b), 50);
   const each = rates.map((r) => Math.round(r).toLocaleString('en-US')).join(' / ');
   return { value, note: rates.length > 1 ? `median of ${rates.length} rounds (${each} events/s); round 1: ` : '' };
 }

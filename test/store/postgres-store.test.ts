@@ -20,6 +20,27 @@ async function freshDatabase(t: { after(fn: () => unknown): void }): Promise<str
   return url;
 }
 
+/** A fresh database, a store on it (closed after the test), and a project in that store. */
+async function storeWithProject(t: { after(fn: () => unknown): void }, options: { poolSize?: number } = {}) {
+  const url = await freshDatabase(t);
+  const store = await PgStore.open({ url, ...options });
+  t.after(() => store.close());
+  const project = testProject();
+  await store.createProject(project);
+  return { url, store, project };
+}
+
+/** Runs `fn` with a session of its own on `url`, ended before the test's database is dropped. */
+async function asAdmin<T>(url: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
 function entryAt(projectId: string, fromSize: number, eventId: string): LogAppend {
   return { projectId, fromSize, entries: [{ eventId, envelope: Buffer.from(`{"id":"${eventId}"}`) }], tiles: [] };
 }
@@ -57,34 +78,23 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
   });
 
   it('a search chunk refused because the size moved leaves no rows behind, nor does the one handed over behind it', async (t) => {
-    const url = await freshDatabase(t);
-    const store = await PgStore.open({ url });
-    t.after(() => store.close());
-    const project = testProject();
-    await store.createProject(project);
+    const { url, store, project } = await storeWithProject(t);
     await store.append([{ projectId: project.id, fromSize: 0, entries: Array.from({ length: 6 }, (_, i) => ({ eventId: `e${i}`, envelope: Buffer.from(`{"n":${i}}`) })), tiles: [] }]);
     const doc = (index: number) => ({ index, time: 1000 + index, eventName: 'x', eventSource: null, sourceIp: null, actors: [`a${index}`], outcome: null, text: `word${index}` });
     assert.equal(await store.indexForSearch(project.id, 0, [doc(0), doc(1)]), true);
     // From 3 (the size is 2), and from 5 behind it: both refused.
     assert.deepEqual(await Promise.all([store.indexForSearch(project.id, 3, [doc(3), doc(4)]), store.indexForSearch(project.id, 5, [doc(5)])]), [false, false]);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      const rows = async (table: string) => (await client.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${table} WHERE idx >= 2`)).rows[0]!.n;
+    await asAdmin(url, async (admin) => {
+      const rows = async (table: string) => (await admin.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${table} WHERE idx >= 2`)).rows[0]!.n;
       assert.deepEqual([await rows('search_events'), await rows('search_actors')], [0, 0]);
-    } finally {
-      await client.end();
-    }
+    });
   });
 
   it('nodes starting together on an empty database migrate it once', async (t) => {
     const url = await freshDatabase(t);
     const stores = await Promise.all(Array.from({ length: 4 }, () => PgStore.open({ url })));
     t.after(() => Promise.all(stores.map((s) => s.close())));
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    await client.end();
+    const { rows } = await asAdmin(url, (admin) => admin.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version'));
     assert.deepEqual(
       rows.map((r) => r.version),
       POSTGRES_MIGRATIONS.map((m) => m.version),
@@ -115,16 +125,10 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     assert.doesNotMatch(error.message, /s3cret/);
   });
 
-  it("the sequencer lock reads the right-edge tiles TreeEdge.tilesFor lists, at sizes on and around every tile boundary", async (t) => {
-    const url = await freshDatabase(t);
-    const store = await PgStore.open({ url });
-    t.after(() => store.close());
-    const project = testProject();
-    await store.createProject(project);
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      const sizes = [0, 1, 2, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 65_792, 16_777_215, 16_777_216, 16_777_217, 2 ** 32 + 7, 2 ** 40, 2 ** 48 + 2 ** 40 + 3, 2 ** 53 - 1];
+  it('the sequencer lock reads the right-edge tiles TreeEdge.tilesFor lists, at sizes on and around every tile boundary', async (t) => {
+    const { url, store, project } = await storeWithProject(t);
+    const sizes = [0, 1, 2, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 65_792, 16_777_215, 16_777_216, 16_777_217, 2 ** 32 + 7, 2 ** 40, 2 ** 48 + 2 ** 40 + 3, 2 ** 53 - 1];
+    await asAdmin(url, async (admin) => {
       for (const size of sizes) {
         // The size, set directly, and a tile (whose bytes name it) at every level and index near
         // the ones the size needs, so that a tile taken wrongly would be there to be taken.
@@ -142,57 +146,35 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
         assert.deepEqual(read.map(([key]) => key).sort(), [...expected].sort(), `size ${size}`);
         for (const [key, hashes] of read) assert.equal(hashes.toString(), key);
       }
-    } finally {
-      await admin.end(); // before the database is dropped (t.after)
-    }
+    });
   });
 
   it('an append through a lock whose session PostgreSQL ended is refused as unavailable (a 503), and writes nothing', async (t) => {
-    const url = await freshDatabase(t);
-    const store = await PgStore.open({ url });
-    t.after(() => store.close());
-    const project = testProject();
-    await store.createProject(project);
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      for (const settle of [0, 300]) {
-        // Terminated between taking the lock and appending; with `settle`, the node has also
-        // heard of it before it appends (pg then refuses the query itself).
-        const lock = await store.lockLogs([project.id]);
-        const { rows } = await admin.query<{ n: number }>(
-          "SELECT count(pg_terminate_backend(pid))::integer AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
-        );
-        assert.equal(rows[0]!.n, 1, 'the lock session was ended');
-        await new Promise((resolve) => setTimeout(resolve, settle));
-        await assert.rejects(lock.append([entryAt(project.id, 0, `e${settle}`)]), StoreUnavailableError);
-        assert.equal(await store.treeSize(project.id), 0);
-      }
-      // The next lock opens a new session.
-      await (await store.lockLogs([project.id])).append([entryAt(project.id, 0, 'after')]);
-      assert.equal(await store.treeSize(project.id), 1);
-    } finally {
-      await admin.end();
+    const { url, store, project } = await storeWithProject(t);
+    for (const settle of [0, 300]) {
+      // Terminated between taking the lock and appending; with `settle`, the node has also
+      // heard of it before it appends (pg then refuses the query itself).
+      const lock = await store.lockLogs([project.id]);
+      const ended = await asAdmin(url, async (admin) =>
+        (await admin.query<{ n: number }>("SELECT count(pg_terminate_backend(pid))::integer AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")).rows[0]!.n,
+      );
+      assert.equal(ended, 1, 'the lock session was ended');
+      await new Promise((resolve) => setTimeout(resolve, settle));
+      await assert.rejects(lock.append([entryAt(project.id, 0, `e${settle}`)]), StoreUnavailableError);
+      assert.equal(await store.treeSize(project.id), 0);
     }
+    // The next lock opens a new session.
+    await (await store.lockLogs([project.id])).append([entryAt(project.id, 0, 'after')]);
+    assert.equal(await store.treeSize(project.id), 1);
   });
 
   it('an append refused after a clean rollback keeps its pooled connection', async (t) => {
-    const url = await freshDatabase(t);
-    const store = await PgStore.open({ url, poolSize: 1 });
-    t.after(() => store.close());
+    const { url, store, project } = await storeWithProject(t, { poolSize: 1 });
     // The store's sessions, by backend pid (the sequencer lock's session is never opened here).
-    const sessions = async () => {
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      try {
-        const { rows } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'veritrail %' ORDER BY pid");
-        return rows.map((r) => r.pid);
-      } finally {
-        await admin.end();
-      }
-    };
-    const project = testProject();
-    await store.createProject(project);
+    const sessions = () =>
+      asAdmin(url, async (admin) =>
+        (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'veritrail %' ORDER BY pid")).rows.map((r) => r.pid),
+      );
     await store.append([entryAt(project.id, 0, 'first')]);
     const before = await sessions();
     assert.equal(before.length, 1);
