@@ -97,6 +97,7 @@ export class VeritrailNode {
       const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
       const forwarder = new Forwarder(store, secretBox, { clock, ...config.forwarding });
+      const onRest = (ms: number) => metrics.searchYieldSeconds.inc(ms / 1000);
       const onIndexError = (projectId: string, error: unknown) => {
         if (config.log !== false && config.log !== undefined) console.error(`couldn't index project ${projectId} for search: ${(error as Error).message}`);
       };
@@ -105,15 +106,16 @@ export class VeritrailNode {
       // loop only for a store handed in by the caller. On PostgreSQL, several nodes' indexers
       // race safely through the size-conditional indexForSearch.
       const searchIndexer: SearchIndexing = config.store
-        ? new SearchIndexer(store, { onError: onIndexError })
-        : new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError });
+        ? new SearchIndexer(store, { onError: onIndexError, onRest, pacing: config.searchPacing })
+        : new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError, onRest });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
         // After each commit: the checkpointer, the search index and the forwarders follow the
         // log's new tail.
         onCommitted: (projectId, size) => {
           checkpointer.markDirty(projectId);
-          searchIndexer.markDirty(projectId, size);
+          // Events still queued: a backlog, to which search may yield (search-pacing.ts).
+          searchIndexer.markDirty(projectId, size, sequencer.depth > 0);
           forwarder.notify(projectId);
         },
       });

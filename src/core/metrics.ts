@@ -82,6 +82,11 @@ export const METRICS = {
     help: "Committed entries of a project's log not yet in its search index (they are found by search once indexed).",
     labels: ['project'],
   },
+  searchYieldSeconds: {
+    kind: 'counter',
+    name: 'veritrail_search_yield_seconds_total',
+    help: 'Seconds the search indexer rested to leave the CPUs to events waiting for a commit (it yields while ingest has a backlog and the machine has no idle CPU); search lags meanwhile.',
+  },
   forwardLagEvents: {
     kind: 'gauge',
     name: 'veritrail_forward_lag_events',

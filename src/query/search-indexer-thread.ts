@@ -28,7 +28,7 @@ export class SearchIndexerThread implements SearchIndexing {
   constructor(
     store: Store,
     private readonly spec: SearchIndexerWorkerData['store'],
-    private readonly options: Pick<SearchIndexerOptions, 'onError'> = {},
+    private readonly options: Pick<SearchIndexerOptions, 'onError' | 'onRest'> = {},
   ) {
     this.progress = new SearchProgress(store);
     this.worker = this.start();
@@ -42,6 +42,7 @@ export class SearchIndexerThread implements SearchIndexing {
     worker.on('message', (message: FromSearchWorker) => {
       if (message.type === 'progress') this.progress.record(message.projectId, message.indexed, message.size);
       else if (message.type === 'error') this.options.onError?.(message.projectId, new Error(message.message));
+      else if (message.type === 'rested') this.options.onRest?.(message.ms);
     });
     worker.on('error', (error) => this.options.onError?.('(indexer thread)', error));
     worker.on('exit', () => {
@@ -62,11 +63,11 @@ export class SearchIndexerThread implements SearchIndexing {
     this.worker.postMessage(message);
   }
 
-  markDirty(projectId: string, treeSize?: number): void {
+  markDirty(projectId: string, treeSize?: number, backlog?: boolean): void {
     if (this.stopped) return;
     this.logs.add(projectId);
     if (treeSize !== undefined) this.progress.noteSize(projectId, treeSize);
-    this.send({ type: 'dirty', projectId, treeSize });
+    this.send({ type: 'dirty', projectId, treeSize, backlog });
   }
 
   waitFor(projectId: string, size: number, timeoutMs: number): Promise<number> {

@@ -5,9 +5,9 @@
  * The thread runs at a lower CPU priority than the threads that accept events. When the machine
  * is saturated, accepting and sequencing events comes first, and the search index, which follows
  * the log anyway, falls further behind and catches up once the load drops; it is slowed, never
- * stopped (a niced thread still gets a share of a busy core, and its database work is not
- * niced). Measured on two cores, batches of 100, two alternating pairs each: on PostgreSQL, one
- * node, 15,500 events/s acknowledged before and 16,400-17,600 with this; on SQLite, 19,200-20,000
+ * stopped (a niced thread still gets a share of a busy core). Its database work is not niced;
+ * for that, the indexer rests between chunks while ingest has a backlog (search-pacing.ts).
+ * Measured on two cores, batches of 100, two alternating pairs each: on PostgreSQL, one node, 15,500 events/s acknowledged before and 16,400-17,600 with this; on SQLite, 19,200-20,000
  * before and 22,300-24,300 with it, while the rate counted until every event was searchable fell
  * from 12,500 to 11,500-11,800 (the index is more behind when a burst ends, and takes longer to
  * catch up). Events accepted come first; search freshness under saturation is what it costs.
@@ -23,11 +23,12 @@ export interface SearchIndexerWorkerData {
   store: Pick<StoreLocation, 'storeUrl' | 'dataDir'>;
 }
 
-/** `dirty` with a treeSize: the log grew to it (search-indexer.ts markDirty). */
-export type ToSearchWorker = { type: 'dirty'; projectId: string; treeSize?: number } | { type: 'stop' };
+/** `dirty` with a treeSize: the log grew to it; with backlog, a commit said so (search-indexer.ts markDirty). */
+export type ToSearchWorker = { type: 'dirty'; projectId: string; treeSize?: number; backlog?: boolean } | { type: 'stop' };
 export type FromSearchWorker =
   | { type: 'progress'; projectId: string; indexed: number; size: number }
   | { type: 'error'; projectId: string; message: string }
+  | { type: 'rested'; ms: number }
   | { type: 'stopped' };
 
 /** The search thread's nice value (Linux: 0 is the default, 19 the lowest priority). */
@@ -56,10 +57,11 @@ const store = await openStore({ ...data.store, searchWriter: true });
 const indexer = new SearchIndexer(store, {
   onProgress: (projectId, indexed, size) => post({ type: 'progress', projectId, indexed, size }),
   onError: (projectId, error) => post({ type: 'error', projectId, message: (error as Error)?.message ?? String(error) }),
+  onRest: (ms) => post({ type: 'rested', ms }),
 });
 
 parentPort!.on('message', (message: ToSearchWorker) => {
-  if (message.type === 'dirty') indexer.markDirty(message.projectId, message.treeSize);
+  if (message.type === 'dirty') indexer.markDirty(message.projectId, message.treeSize, message.backlog);
   else
     void (async () => {
       await indexer.stop();

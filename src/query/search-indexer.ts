@@ -5,7 +5,8 @@
  * So the sequencer only marks a log dirty after each commit, and this indexer reads the new
  * entries back in chunks, in index order, and hands their documents to the store
  * (`indexForSearch`), one chunk per transaction, yielding to the event loop between chunks so
- * that requests keep flowing.
+ * that requests keep flowing, and resting between them while ingest needs the machine more
+ * (search-pacing.ts).
  *
  * Because a log is indexed strictly in index order, its search index always holds exactly the
  * entries [0, searchIndexSize): a search that pins `below` to that size reads a snapshot that
@@ -26,6 +27,7 @@
 import { Lease, leaseHolder } from '../store/lease.ts';
 import type { SearchDocument, Store } from '../store/store.ts';
 import { searchDocument } from './search-document.ts';
+import { SearchPacing } from './search-pacing.ts';
 
 /** Entries read and indexed per transaction: about 10-20 ms of work, so ingest is never held up long. */
 const SEARCH_INDEX_CHUNK = 500;
@@ -61,6 +63,10 @@ export interface SearchIndexerOptions {
   onError?(projectId: string, error: unknown): void;
   /** Told after each chunk how far a log's index got, and the log's size then. */
   onProgress?(projectId: string, indexed: number, size: number): void;
+  /** Told of each rest taken to yield to ingest (search-pacing.ts), in milliseconds. */
+  onRest?(ms: number): void;
+  /** When to yield to ingest (default: a SearchPacing reading this machine's CPUs). */
+  pacing?: SearchPacing;
 }
 
 /**
@@ -70,9 +76,10 @@ export interface SearchIndexerOptions {
 export interface SearchIndexing {
   /**
    * A log grew to `treeSize` (the sequencer's onCommitted; the indexer then treats it as still
-   * growing for a while), or may be behind (start-up, a retry: no size).
+   * growing for a while), or may be behind (start-up, a retry: no size). With a size, `backlog`
+   * says whether events were still waiting for the next commit then (search-pacing.ts).
    */
-  markDirty(projectId: string, treeSize?: number): void;
+  markDirty(projectId: string, treeSize?: number, backlog?: boolean): void;
   /**
    * Resolves with the log's search index size once it is at least `size`, or after `timeoutMs`
    * with whatever it is then. Never rejects: a lagging index gives an older snapshot, not an error.
@@ -180,12 +187,16 @@ export class SearchIndexer implements SearchIndexing {
   private polling = false;
   /** The largest size each log was marked dirty with, and when it grew to it (0: never seen growing). */
   private readonly seenSizes = new Map<string, { size: number; at: number }>();
+  private readonly pacing: SearchPacing;
+  /** Ends the rest under way, if any (stop() does not wait one out). */
+  private endRest: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly options: SearchIndexerOptions = {},
   ) {
     this.progress = new SearchProgress(store);
+    this.pacing = options.pacing ?? new SearchPacing();
     if (store.capabilities.concurrentWriters) {
       this.lease = new Lease(store, 'search-index', leaseHolder(), SEARCH_LEASE_MS);
       this.pollTimer = setInterval(() => void this.poll(), SHARED_POLL_MS);
@@ -193,8 +204,10 @@ export class SearchIndexer implements SearchIndexing {
     }
   }
 
-  markDirty(projectId: string, treeSize?: number): void {
+  markDirty(projectId: string, treeSize?: number, backlog?: boolean): void {
     if (this.stopped) return;
+    // Only a commit reports a backlog (not the shared store's poll, which has a size too).
+    if (backlog !== undefined) this.pacing.noteBacklog(backlog);
     if (treeSize !== undefined) {
       this.progress.noteSize(projectId, treeSize);
       // The first size seen of a log is no growth (start-up, or taking the search lease over).
@@ -221,6 +234,7 @@ export class SearchIndexer implements SearchIndexing {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.endRest?.();
     clearInterval(this.pollTimer);
     for (const timer of this.retries) clearTimeout(timer);
     await this.running;
@@ -288,6 +302,7 @@ export class SearchIndexer implements SearchIndexing {
     try {
       // The lease is checked again before each chunk: a node that lost it stops indexing.
       while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
+        const started = performance.now();
         let next = inFlight.at(-1)?.end ?? indexed;
         while (inFlight.length < (this.growing(projectId) ? 1 : SEARCH_INDEX_CHUNKS_IN_FLIGHT) && next < size) {
           const documents = await this.readChunk(projectId, next, size);
@@ -304,8 +319,11 @@ export class SearchIndexer implements SearchIndexing {
         }
         if (indexed >= size) size = await this.store.treeSize(projectId);
         this.record(projectId, indexed, size);
-        // Let other work on this thread run between chunks.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Yield to ingest if the machine needs it (and more is left); at least, let other work on
+        // this thread run.
+        const rest = indexed < size ? this.pacing.restAfter(performance.now() - started) : 0;
+        if (rest > 0 && !this.stopped) await this.rest(rest);
+        else await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       // Stopping, a lost lease or an error: what is in flight still lands (or fails) first.
@@ -313,6 +331,20 @@ export class SearchIndexer implements SearchIndexing {
     }
     // The lease was lost partway: follow the node that took it over.
     if (this.lease && indexed < size && !this.stopped) this.following.add(projectId);
+  }
+
+  /** Waits `ms`, or until stop(). */
+  private async rest(ms: number): Promise<void> {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.endRest = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.endRest = undefined;
+    this.options.onRest?.(performance.now() - started);
   }
 
   /** The search documents of the entries from `from` on: a chunk at most, and below `size`. */

@@ -6,11 +6,14 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { VeritrailNode } from '../../src/api/node.ts';
 import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
 import { SearchIndexer, SearchProgress } from '../../src/query/search-indexer.ts';
 import { SearchIndexerThread } from '../../src/query/search-indexer-thread.ts';
+import { SearchPacing } from '../../src/query/search-pacing.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { randomBytes } from 'node:crypto';
@@ -106,6 +109,102 @@ describe('search indexer', () => {
     assert.equal(await following.waitFor(project.id, 6000, 60_000), 6000);
     await following.stop();
     assert.equal(most, 1, 'chunks in flight while the log grows');
+  });
+
+  it('yields to ingest: rests between chunks while commits report a backlog and the CPUs have no idle time, and indexes straight through otherwise', async (t) => {
+    const { node } = await nodeWithProject(t, 'pacing');
+    await node.searchIndexer.stop(); // the node's own indexer would index these first
+    // One log per case, each of six chunks; a clock that stands still keeps every backlog fresh.
+    const indexWith = async (name: string, idle: number, backlog: boolean) => {
+      const project = await node.createProject(name);
+      await ingest(node, project.id, 3000);
+      const rests: number[] = [];
+      const indexer = new SearchIndexer(node.store, { pacing: new SearchPacing({ idleShare: () => idle, now: () => 0 }), onRest: (ms) => rests.push(ms) });
+      t.after(() => indexer.stop());
+      indexer.markDirty(project.id, 3000, backlog);
+      assert.equal(await indexer.waitFor(project.id, 3000, 60_000), 3000);
+      await indexer.stop();
+      return rests;
+    };
+    assert.equal((await indexWith('saturated', 0.02, true)).length, 5, 'a rest between each two chunks, none after the last');
+    assert.deepEqual(await indexWith('idle cores', 0.5, true), []);
+    assert.deepEqual(await indexWith('no backlog', 0, false), []);
+  });
+
+  it('stop() ends a rest at once', { timeout: 30_000 }, async (t) => {
+    const { node, project } = await nodeWithProject(t, 'stop resting');
+    await node.searchIndexer.stop();
+    await ingest(node, project.id, 1500);
+    class RestsLong extends SearchPacing {
+      override restAfter(): number {
+        return 60_000;
+      }
+    }
+    const rests: number[] = [];
+    const indexer = new SearchIndexer(node.store, { pacing: new RestsLong(), onRest: (ms) => rests.push(ms) });
+    // Catching up (no growth seen): two chunks in flight, then a rest after the first.
+    indexer.markDirty(project.id, 1500, true);
+    assert.equal(await indexer.waitFor(project.id, 500, 60_000), 500);
+    await indexer.stop(); // would take a minute if the rest ran its course
+    assert.equal(rests.length, 1);
+    assert.ok(rests[0]! < 60_000, `rested ${rests[0]} ms`);
+    assert.equal(await node.store.searchIndexSize(project.id), 1000, 'the chunk in flight landed, and no chunk after it');
+  });
+
+  it('a node yields search to its own backlog: a commit that leaves events queued makes the indexer rest, counted in veritrail_search_yield_seconds_total', async (t) => {
+    const dataDir = tempDir();
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const store = new SqliteStore({ dataDir });
+    // Hold the first commit until a second request is queued behind it (a backlog), and the
+    // second until the indexer has rested (or 10 s: then the assertion below fails).
+    let armed = false;
+    let commits = 0;
+    let entered = () => {};
+    const firstCommitEntered = new Promise<void>((resolve) => (entered = resolve));
+    const yielded = async () => (await node.metrics.searchYieldSeconds.get()).values[0]?.value ?? 0;
+    const node: VeritrailNode = await VeritrailNode.open({
+      dataDir,
+      port: 0,
+      originHost: 'indexer.test',
+      log: false,
+      store, // an indexer inline on this thread, over this store
+      searchPacing: new SearchPacing({ idleShare: () => 0 }),
+      sequencerHooks: {
+        async beforeCommit() {
+          if (!armed) return;
+          if (++commits === 1) {
+            entered();
+            await waitUntil(() => node.sequencer.depth > 0, 'a second request queued');
+          } else if (commits === 2) await waitUntil(async () => (await yielded()) > 0, 'the indexer to rest', 10_000).catch(() => {});
+        },
+      },
+    });
+    t.after(() => node.close());
+    const project = await node.createProject('backlog');
+    armed = true;
+    const first = ingest(node, project.id, 700);
+    await firstCommitEntered;
+    const second = ingest(node, project.id, 700, 700);
+    await Promise.all([first, second]);
+    assert.ok((await yielded()) > 0, 'the indexer rested after its first chunk of the 700 entries');
+    assert.equal(await node.searchIndexer.waitFor(project.id, 1400, 60_000), 1400, 'and indexed everything once the backlog was gone');
+  });
+
+  it('in its own thread, search yields when the machine is really saturated: every core kept busy, and commits reporting a backlog', { timeout: 60_000 }, async (t) => {
+    const { node, project } = await nodeWithProject(t, 'saturated');
+    await node.searchIndexer.stop();
+    await ingest(node, project.id, 2500); // five chunks
+    // Every core kept busy at normal priority (the search thread runs below it), for at most 30 s.
+    const spinners = os.cpus().map(() => new Worker('const end = Date.now() + 30_000; while (Date.now() < end);', { eval: true }));
+    t.after(() => Promise.all(spinners.map((spinner) => spinner.terminate())));
+    const rests: number[] = [];
+    const thread = new SearchIndexerThread(node.store, { dataDir: node.config.dataDir }, { onRest: (ms) => rests.push(ms) });
+    t.after(() => thread.stop());
+    // As the sequencer does after each commit that leaves events queued.
+    const commits = setInterval(() => thread.markDirty(project.id, 2500, true), 100);
+    t.after(() => clearInterval(commits));
+    assert.equal(await thread.waitFor(project.id, 2500, 50_000), 2500);
+    assert.ok(rests.length > 0, 'the thread rested between chunks');
   });
 
   it('a search waits a bounded time for the index: to its timeout, then the size read again; or until the indexer reports the size', async () => {
