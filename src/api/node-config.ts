@@ -7,7 +7,7 @@ import type { Store } from '../store/store.ts';
 import { isPostgresUrl } from '../store/postgres/postgres-config.ts';
 import type { SequencerHooks } from '../log/sequencer.ts';
 import type { ForwarderOptions } from '../forward/forwarder.ts';
-import type { SearchPacing } from '../query/search-pacing.ts';
+import type { SearchPacingConfig } from '../query/search-pacing.ts';
 
 /** Port `veritrail serve` listens on. */
 export const DEFAULT_PORT = 8080;
@@ -69,8 +69,11 @@ export interface NodeConfig {
   clock?: Clock;
   /** Test seams around the sequencer's durable step. */
   sequencerHooks?: SequencerHooks;
-  /** When search yields to ingest, for a node over a `store` handed in, whose indexer runs inline (tests). */
-  searchPacing?: SearchPacing;
+  /**
+   * Whether search yields to ingest while the machine is saturated (query/search-pacing.ts).
+   * Default: on with PostgreSQL, off with SQLite. Example: `{ enabled: false }`.
+   */
+  searchPacing?: SearchPacingConfig;
   /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */
   prepareWorkers?: number;
   /** Request body bytes ingest admits at once; beyond, 503 + Retry-After. Default DEFAULT_INGEST_INFLIGHT_BYTES. */

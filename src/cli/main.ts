@@ -42,8 +42,9 @@ program
   .addOption(new Option('--audit-reads', 'also record reads of the management API in self-audit').env('VERITRAIL_AUDIT_READS'))
   .addOption(new Option('--metrics-access <who>', 'who may read GET /metrics: public, or org (an ORG_OWNER key)').choices(['public', 'org']).env('VERITRAIL_METRICS_ACCESS').default(DEFAULT_METRICS_ACCESS))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per key (0: no limit)').env('VERITRAIL_RATE_LIMIT').default(String(DEFAULT_RATE_LIMIT_PER_MINUTE)))
+  .addOption(new Option('--search-yield <when>', 'whether search indexing yields to ingest on a saturated machine: auto (on with PostgreSQL), on, off').choices(['auto', 'on', 'off']).env('VERITRAIL_SEARCH_YIELD').default('auto'))
   .addOption(new Option('--forward-lease-ms <ms>', 'with a shared store: how long one node holds delivery of a destination unrenewed (another takes over a dead node\'s destinations within it)').env('VERITRAIL_FORWARD_LEASE_MS').default(String(DEFAULT_FORWARD_LEASE_MS)))
-  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string; forwardLeaseMs: string }) => {
+  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string; searchYield: 'auto' | 'on' | 'off'; forwardLeaseMs: string }) => {
     // The server (HTTP, every dialect) is loaded only to serve: the offline commands stay light.
     const { serve } = await import('./serve.ts');
     await serve({
@@ -60,6 +61,7 @@ program
       metricsAccess: options.metricsAccess,
       rateLimitPerMinute: Number(options.rateLimit),
       forwarding: { leaseMs: Number(options.forwardLeaseMs) },
+      searchPacing: options.searchYield === 'auto' ? {} : { enabled: options.searchYield === 'on' },
     });
   });
 

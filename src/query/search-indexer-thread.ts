@@ -11,6 +11,7 @@ import { startTsWorker } from '../core/ts-worker.ts';
 import type { Store } from '../store/store.ts';
 import { SearchProgress, type SearchIndexerOptions, type SearchIndexing } from './search-indexer.ts';
 import type { FromSearchWorker, SearchIndexerWorkerData, ToSearchWorker } from './search-indexer-worker.ts';
+import type { SearchPacingConfig } from './search-pacing.ts';
 
 /** After the thread dies unexpectedly, how long before a new one starts. */
 const RESTART_MS = 1000;
@@ -29,13 +30,14 @@ export class SearchIndexerThread implements SearchIndexing {
     store: Store,
     private readonly spec: SearchIndexerWorkerData['store'],
     private readonly options: Pick<SearchIndexerOptions, 'onError' | 'onRest'> = {},
+    private readonly pacing?: SearchPacingConfig,
   ) {
     this.progress = new SearchProgress(store);
     this.worker = this.start();
   }
 
   private start(): Worker {
-    const data: SearchIndexerWorkerData = { store: this.spec };
+    const data: SearchIndexerWorkerData = { store: this.spec, pacing: this.pacing };
     const worker = startTsWorker('src/query/search-indexer-worker.ts', { workerData: data });
     worker.unref();
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));

@@ -27,7 +27,7 @@
 import { Lease, leaseHolder } from '../store/lease.ts';
 import type { SearchDocument, Store } from '../store/store.ts';
 import { searchDocument } from './search-document.ts';
-import { SearchPacing } from './search-pacing.ts';
+import { SearchPacing, searchPacingFor, type SearchPacingConfig } from './search-pacing.ts';
 
 /** Entries read and indexed per transaction: about 10-20 ms of work, so ingest is never held up long. */
 const SEARCH_INDEX_CHUNK = 500;
@@ -65,8 +65,8 @@ export interface SearchIndexerOptions {
   onProgress?(projectId: string, indexed: number, size: number): void;
   /** Told of each rest taken to yield to ingest (search-pacing.ts), in milliseconds. */
   onRest?(ms: number): void;
-  /** When to yield to ingest (default: a SearchPacing reading this machine's CPUs). */
-  pacing?: SearchPacing;
+  /** When to yield to ingest: a SearchPacing, or the configuration to make one from (default: the engine's, searchPacingFor). */
+  pacing?: SearchPacing | SearchPacingConfig;
 }
 
 /**
@@ -187,7 +187,10 @@ export class SearchIndexer implements SearchIndexing {
   private polling = false;
   /** The largest size each log was marked dirty with, and when it grew to it (0: never seen growing). */
   private readonly seenSizes = new Map<string, { size: number; at: number }>();
-  private readonly pacing: SearchPacing;
+  /** When to yield to ingest; undefined: never (search-pacing.ts). */
+  private readonly pacing: SearchPacing | undefined;
+  /** Whether the indexer rested after its last chunk: it then keeps one chunk in flight. */
+  private yielding = false;
   /** Ends the rest under way, if any (stop() does not wait one out). */
   private endRest: (() => void) | undefined;
 
@@ -196,7 +199,7 @@ export class SearchIndexer implements SearchIndexing {
     private readonly options: SearchIndexerOptions = {},
   ) {
     this.progress = new SearchProgress(store);
-    this.pacing = options.pacing ?? new SearchPacing();
+    this.pacing = options.pacing instanceof SearchPacing ? options.pacing : searchPacingFor(store, options.pacing);
     if (store.capabilities.concurrentWriters) {
       this.lease = new Lease(store, 'search-index', leaseHolder(), SEARCH_LEASE_MS);
       this.pollTimer = setInterval(() => void this.poll(), SHARED_POLL_MS);
@@ -207,7 +210,7 @@ export class SearchIndexer implements SearchIndexing {
   markDirty(projectId: string, treeSize?: number, backlog?: boolean): void {
     if (this.stopped) return;
     // Only a commit reports a backlog (not the shared store's poll, which has a size too).
-    if (backlog !== undefined) this.pacing.noteBacklog(backlog);
+    if (backlog !== undefined) this.pacing?.noteBacklog(backlog);
     if (treeSize !== undefined) {
       this.progress.noteSize(projectId, treeSize);
       // The first size seen of a log is no growth (start-up, or taking the search lease over).
@@ -270,6 +273,7 @@ export class SearchIndexer implements SearchIndexing {
         this.dirty.delete(projectId!);
         try {
           await this.indexLog(projectId!);
+          if (this.dirty.size === 0) this.pacing?.caughtUp();
         } catch (error) {
           this.options.onError?.(projectId!, error);
           const timer = setTimeout(() => {
@@ -304,7 +308,7 @@ export class SearchIndexer implements SearchIndexing {
       while (indexed < size && !this.stopped && (!this.lease || (await this.lease.hold()))) {
         const started = performance.now();
         let next = inFlight.at(-1)?.end ?? indexed;
-        while (inFlight.length < (this.growing(projectId) ? 1 : SEARCH_INDEX_CHUNKS_IN_FLIGHT) && next < size) {
+        while (inFlight.length < (this.growing(projectId) || this.yielding ? 1 : SEARCH_INDEX_CHUNKS_IN_FLIGHT) && next < size) {
           const documents = await this.readChunk(projectId, next, size);
           const written = this.store.indexForSearch(projectId, next, documents);
           written.catch(() => {}); // met when its turn comes
@@ -319,9 +323,11 @@ export class SearchIndexer implements SearchIndexing {
         }
         if (indexed >= size) size = await this.store.treeSize(projectId);
         this.record(projectId, indexed, size);
-        // Yield to ingest if the machine needs it (and more is left); at least, let other work on
-        // this thread run.
-        const rest = indexed < size ? this.pacing.restAfter(performance.now() - started) : 0;
+        // Yield to ingest if the machine needs it and more is left, of this log or another; at
+        // least, let other work on this thread run.
+        const more = indexed < size || [...this.dirty].some((other) => other !== projectId);
+        const rest = more && this.pacing ? this.pacing.restAfter(performance.now() - started) : 0;
+        this.yielding = rest > 0;
         if (rest > 0 && !this.stopped) await this.rest(rest);
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }

@@ -2,63 +2,104 @@
  * When search indexing yields to ingest.
  *
  * Indexing an event for search costs about twice what accepting it does (on PostgreSQL, about
- * 110 µs in the database and 60 µs in the node's search thread, against about 80 µs in all to
- * accept one, measured on two cores). The node's search thread already runs at a lower priority
- * (search-indexer-worker.ts), but its database work cannot: a PostgreSQL backend writing search
- * rows competes with the one appending events as an equal. On a saturated machine a burst was
- * therefore accepted a quarter slower than with search held off (18,400 against 24,400 events/s,
- * one node, batches of 100), while the index still fell behind by most of the burst.
+ * 110 µs in the database and 40 to 60 µs in the node's search thread, against about 80 µs in
+ * all to accept one, measured on two cores). The node's search thread runs at a lower priority
+ * (search-indexer-worker.ts), but on PostgreSQL its writes run in a database backend that
+ * cannot: it competes with the backend appending events as an equal. On a saturated machine a
+ * burst was accepted a quarter slower than with search held off (18,400 against 24,400
+ * events/s, one node, batches of 100), while the index fell behind by most of the burst anyway.
  *
- * So search yields to events waiting for a commit, but only to them, and only when the machine
- * has no CPU to spare: while the node's sequencer reports a backlog and less than a tenth of the
- * machine's CPU time is idle, the indexer rests after each chunk for three times as long as the
- * chunk took, spending at most a quarter of its time indexing. When either ends it indexes at full
- * pace again; under a load the machine can carry, search keeps up as it did. What it costs is
- * search freshness during a burst: the index falls further behind, and catches up once the
- * burst is over. The node's view is its own: the node that indexes for several (search lease,
- * search-indexer.ts) yields to its own backlog, and to the CPUs it can see.
+ * So search yields to events waiting for a commit, and only when the machine has no CPU to
+ * spare: while the node's sequencer reports a backlog and less than a tenth of the machine's CPU
+ * time is spare (core/cpu-spare-sampler.ts), the indexer rests after each chunk for three times
+ * as long as the chunk took, at most a second, keeping one chunk in flight. Either condition
+ * gone, it indexes at full pace again: the CPU it leaves is then spare, so it takes it back,
+ * and under a load the machine can carry with a tenth to spare search keeps up as before.
+ * Yielding is bounded: once the indexer has yielded for a minute without catching up, it stops
+ * yielding until it has caught up, so that a sustained overload costs search no more than it
+ * did before. What a burst costs is search freshness: the index falls further behind, and
+ * catches up after.
+ *
+ * Only where the store's search writes run in a database server (`searchWritesInServer`,
+ * PostgreSQL) by default: on SQLite they run in the niced thread itself, and resting would only
+ * add lag. The node's view is its own: the node indexing for several (the search lease,
+ * search-indexer.ts) yields to its own backlog, and to the CPUs it can see (not PostgreSQL's
+ * when that runs elsewhere).
  */
-import { cpuIdleSampler } from '../core/cpu-idle.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { cpuSpareSampler } from '../core/cpu-spare-sampler.ts';
+import type { Store } from '../store/store.ts';
 
-/** Below this share of CPU time idle, the machine counts as having none to spare. */
-const SATURATED_BELOW_IDLE_SHARE = 0.1;
-/** While yielding, a rest lasts this many times the chunk before it: a quarter of the time indexing. */
-const REST_PER_CHUNK_TIME = 3;
+/** Below this share of CPU time spare, the machine counts as having none to spare. */
+export const DEFAULT_SATURATED_BELOW_SPARE_SHARE = 0.1;
+/** While yielding, a rest lasts this many times the chunk before it. */
+export const DEFAULT_REST_PER_CHUNK_TIME = 3;
 /** The longest rest, so that a log's index moves at least about once a second even then. */
-const MAX_REST_MS = 1000;
+export const DEFAULT_MAX_REST_MS = 1000;
+/** How long the indexer yields, at most, before it next catches up. */
+export const DEFAULT_MAX_YIELD_MS = 60_000;
 /**
  * A backlog reported longer ago than this is not believed: a backlog means another commit
- * follows at once, which reports again, so silence means the node stopped accepting.
+ * follows at once and reports again, so silence means the node stopped accepting.
  */
-const BACKLOG_FRESH_MS = 1000;
+export const DEFAULT_BACKLOG_FRESH_MS = 5000;
+
+/** How a node paces search (NodeConfig.searchPacing); plain data, as it crosses to the indexer thread. */
+export interface SearchPacingConfig {
+  /**
+   * Whether search yields to ingest at all. Default: where the store's search writes run in a
+   * database server (PostgreSQL), and not on SQLite. Example: `false`, to keep search as fresh
+   * as the machine allows even while a burst is accepted more slowly.
+   */
+  enabled?: boolean;
+  /** Instead of reading this machine's CPUs, take this share of CPU time as spare (tests). Default: read them. */
+  assumeSpareShare?: number;
+}
 
 export interface SearchPacingOptions {
-  /** The share of CPU time idle lately, 0 to 1 (default: this machine's, core/cpu-idle.ts). */
-  idleShare?(): number;
-  /** Milliseconds, for the age of a backlog report (default Date.now). */
-  now?(): number;
+  /** The share of CPU time spare lately, 0 to 1 (default: this machine's, core/cpu-spare-sampler.ts). */
+  spareShare?(): number;
+  /** Default systemClock. */
+  clock?: Clock;
 }
 
 export class SearchPacing {
   /** When the latest commit reported events still waiting; undefined if it reported none. */
   private backlogAt: number | undefined;
-  private readonly idleShare: () => number;
-  private readonly now: () => number;
+  /** When the indexer first rested since it last caught up; undefined if it has not. */
+  private yieldingSince: number | undefined;
+  private readonly spareShare: () => number;
+  private readonly clock: Clock;
 
   constructor(options: SearchPacingOptions = {}) {
-    this.now = options.now ?? Date.now;
-    this.idleShare = options.idleShare ?? cpuIdleSampler();
+    this.clock = options.clock ?? systemClock;
+    this.spareShare = options.spareShare ?? cpuSpareSampler();
   }
 
   /** After a commit: whether events were still waiting for the next one (a backlog). */
   noteBacklog(backlog: boolean): void {
-    this.backlogAt = backlog ? this.now() : undefined;
+    this.backlogAt = backlog ? this.clock.now() : undefined;
   }
 
-  /** How long to rest after a chunk that took `chunkMs`: 0 unless yielding (see the top). */
-  restAfter(chunkMs: number): number {
-    if (this.backlogAt === undefined || this.now() - this.backlogAt > BACKLOG_FRESH_MS) return 0;
-    if (this.idleShare() >= SATURATED_BELOW_IDLE_SHARE) return 0;
-    return Math.min(MAX_REST_MS, REST_PER_CHUNK_TIME * chunkMs);
+  /** The indexer has nothing left to index: yielding may start afresh. */
+  caughtUp(): void {
+    this.yieldingSince = undefined;
   }
+
+  /** How long to rest after a chunk that took `chunkMs`, with more left to index: 0 unless yielding (see the top). */
+  restAfter(chunkMs: number): number {
+    const now = this.clock.now();
+    if (this.backlogAt === undefined || now - this.backlogAt > DEFAULT_BACKLOG_FRESH_MS) return 0;
+    if (this.yieldingSince !== undefined && now - this.yieldingSince > DEFAULT_MAX_YIELD_MS) return 0;
+    if (this.spareShare() >= DEFAULT_SATURATED_BELOW_SPARE_SHARE) return 0;
+    this.yieldingSince ??= now;
+    return Math.min(DEFAULT_MAX_REST_MS, DEFAULT_REST_PER_CHUNK_TIME * chunkMs);
+  }
+}
+
+/** The pacing a node's indexer over `store` uses, from its configuration; undefined: it never yields. */
+export function searchPacingFor(store: Store, config: SearchPacingConfig = {}): SearchPacing | undefined {
+  if (!(config.enabled ?? store.capabilities.searchWritesInServer)) return undefined;
+  const assumed = config.assumeSpareShare;
+  return new SearchPacing(assumed === undefined ? {} : { spareShare: () => assumed });
 }

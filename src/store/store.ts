@@ -212,6 +212,12 @@ export interface StoreCapabilities {
    * it remembers from its own last commit: another node may have appended since.
    */
   readonly concurrentWriters: boolean;
+  /**
+   * `indexForSearch` does its work in a database server's process (PostgreSQL), not in the
+   * calling thread (SQLite): lowering the calling thread's priority does not lower that work's,
+   * so the search indexer paces it instead (query/search-pacing.ts).
+   */
+  readonly searchWritesInServer: boolean;
 }
 
 /** Held by `lockLogs` until it appends or is released. */

@@ -1,22 +1,18 @@
-/**
- * When search indexing yields to ingest (query/search-pacing.ts), and the CPU reading it goes by
- * (core/cpu-idle.ts).
- */
+/** When search indexing yields to ingest (query/search-pacing.ts). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import os from 'node:os';
-import { cpuIdleSampler } from '../../src/core/cpu-idle.ts';
-import { SearchPacing } from '../../src/query/search-pacing.ts';
+import { DEFAULT_BACKLOG_FRESH_MS, DEFAULT_MAX_YIELD_MS, SearchPacing, searchPacingFor } from '../../src/query/search-pacing.ts';
+import type { Store } from '../../src/store/store.ts';
 
-/** A pacing over a CPU whose idle share and clock the test sets. */
-function pacingWith(idle: number) {
-  const machine = { idle, now: 0, readings: 0 };
+/** A pacing over CPUs whose spare share, and a clock whose time, the test sets. */
+function pacingWith(spare: number) {
+  const machine = { spare, now: 0, readings: 0 };
   const pacing = new SearchPacing({
-    idleShare: () => {
+    spareShare: () => {
       machine.readings++;
-      return machine.idle;
+      return machine.spare;
     },
-    now: () => machine.now,
+    clock: { now: () => machine.now },
   });
   return { machine, pacing };
 }
@@ -38,39 +34,52 @@ describe('search pacing', () => {
     assert.equal(machine.readings, 0);
   });
 
-  it('does not rest while a tenth or more of the CPU time is idle: search keeps up under a load the machine carries', () => {
+  it('does not rest while a tenth or more of the CPU time is spare: search keeps up under a load the machine carries', () => {
     const { machine, pacing } = pacingWith(0.1);
     pacing.noteBacklog(true);
     assert.equal(pacing.restAfter(40), 0);
-    machine.idle = 0.6;
+    machine.spare = 0.6;
     assert.equal(pacing.restAfter(40), 0);
-    machine.idle = 0.09;
+    machine.spare = 0.09;
     assert.equal(pacing.restAfter(40), 120);
   });
 
-  it('stops believing a backlog after a second without a commit saying so again', () => {
+  it('stops believing a backlog once no commit has said so again for a while', () => {
     const { machine, pacing } = pacingWith(0);
     pacing.noteBacklog(true);
-    machine.now = 1000;
+    machine.now = DEFAULT_BACKLOG_FRESH_MS;
     assert.equal(pacing.restAfter(10), 30);
-    machine.now = 1001;
+    machine.now = DEFAULT_BACKLOG_FRESH_MS + 1;
     assert.equal(pacing.restAfter(10), 0);
     pacing.noteBacklog(true);
     assert.equal(pacing.restAfter(10), 30);
   });
 
-  it("reads this machine's idle CPU share: a core kept busy shows, and a reading sooner than its window repeats the last", () => {
-    let now = 0;
-    const idleShare = cpuIdleSampler(250, () => now);
-    assert.equal(idleShare(), 1, 'no window yet: idle');
-    const started = Date.now();
-    while (Date.now() - started < 400); // this thread keeps one core busy
-    now = 400;
-    const share = idleShare();
-    // The other cores may be busy too (other tests), which only lowers the share. Kernel ticks are
-    // 10 ms, hence the margin.
-    assert.ok(share >= 0 && share <= 1 - 1 / os.cpus().length + 0.05, `idle share ${share} with one of ${os.cpus().length} cores busy`);
-    now = 500;
-    assert.equal(idleShare(), share, 'within 250 ms of the last reading: the same share');
+  it('yields for a minute at most before the index next catches up, so a sustained overload costs search no more than before', () => {
+    const { machine, pacing } = pacingWith(0);
+    machine.now = 1000;
+    pacing.noteBacklog(true);
+    assert.equal(pacing.restAfter(10), 30, 'the first rest starts the minute');
+    for (machine.now = 1000; machine.now <= 1000 + DEFAULT_MAX_YIELD_MS; machine.now += 1000) {
+      pacing.noteBacklog(true);
+      assert.equal(pacing.restAfter(10), 30, `rests ${machine.now - 1000} ms in`);
+    }
+    pacing.noteBacklog(true);
+    assert.equal(pacing.restAfter(10), 0, 'past the minute: full pace');
+    machine.now += 30_000;
+    pacing.noteBacklog(true);
+    assert.equal(pacing.restAfter(10), 0, 'still, until it has caught up');
+    pacing.caughtUp();
+    assert.equal(pacing.restAfter(10), 30, 'caught up: it may yield again');
+  });
+
+  it('is on by default where the search writes run in a database server (PostgreSQL), off on SQLite, and either way when configured', () => {
+    const store = (searchWritesInServer: boolean) => ({ capabilities: { engine: 'x', concurrentWriters: false, searchWritesInServer } }) as unknown as Store;
+    assert.ok(searchPacingFor(store(true)) instanceof SearchPacing);
+    assert.equal(searchPacingFor(store(false)), undefined);
+    assert.equal(searchPacingFor(store(true), { enabled: false }), undefined);
+    const assumed = searchPacingFor(store(false), { enabled: true, assumeSpareShare: 0 })!;
+    assumed.noteBacklog(true);
+    assert.equal(assumed.restAfter(10), 30, 'an assumed share of 0: saturated');
   });
 });

@@ -69,7 +69,7 @@ function conflictingPk(error: unknown): number | undefined {
 }
 
 export class PgStore implements Store {
-  readonly capabilities: StoreCapabilities = { engine: 'postgres', concurrentWriters: true };
+  readonly capabilities: StoreCapabilities = { engine: 'postgres', concurrentWriters: true, searchWritesInServer: true };
 
   /** Project id -> pk. Projects are never renumbered or deleted, so entries never go stale. */
   private readonly pks = new Map<string, number>();
