@@ -34,9 +34,10 @@ const SEARCH_INDEX_CHUNK = 500;
 /**
  * Chunks of one log handed to the store at once when catching up. An engine that can
  * (PostgreSQL) writes them side by side, on several connections, and lands them in order; on one
- * that cannot, they are simply written one after another. While the log is still growing the
- * indexer keeps one chunk in flight, leaving the cores to the events being accepted (as the
- * thread's lower priority does, search-indexer-worker.ts), and takes up two once the log stops.
+ * that cannot, they are simply written one after another. While the log is still growing, or
+ * the indexer yields to ingest (search-pacing.ts), it keeps one chunk in flight, leaving the
+ * cores to the events being accepted (as the thread's lower priority does,
+ * search-indexer-worker.ts), and takes up two once the log stops.
  * On PostgreSQL, one node, batches of 100: with one chunk in flight throughout (an experiment),
  * 17,300 to 17,600 events/s acknowledged against 15,500 to 15,900 with two, and 18% fewer
  * events indexed during the load; as built, +20% acknowledged and -6.5% counted until every
