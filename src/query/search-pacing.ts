@@ -16,8 +16,8 @@
  * gone, it indexes at full pace again: the CPU it leaves is then spare, so it takes it back,
  * and under a load the machine can carry with a tenth to spare search keeps up as before.
  * Yielding is bounded: once the indexer has yielded for a minute without catching up, it stops
- * yielding until it has caught up, so that a sustained overload costs search no more than it
- * did before. What a burst costs is search freshness: the index falls further behind, and
+ * yielding until it has caught up, so that past its first minute a sustained overload costs
+ * search no more than it did before. What a burst costs is search freshness: the index falls further behind, and
  * catches up after.
  *
  * Only where the store's search writes run in a database server (`searchWritesInServer`,
