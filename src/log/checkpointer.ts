@@ -18,9 +18,11 @@
  * leaves the log for its next pass, where it finds that checkpoint and verifies only what came
  * after. Few unsigned entries are signed without the lease (verifying them twice costs less than
  * the lease's two writes), and so is every log in the last pass before stopping, so that a clean
- * stop leaves every log it grew covered. The lease is for work, not safety: should two passes
- * overlap (a holder stalled past SIGNING_LEASE_MS), putCheckpoint keeps only a checkpoint larger
- * than every stored one.
+ * stop leaves every log it grew covered. A pass renews the lease between the chunks it verifies,
+ * so a long verification (a large backlog after a restart) keeps the others off; one that finds
+ * the lease taken stops there and leaves the log to the node that took it. The lease is for work,
+ * not safety: should two passes overlap (a holder stalled past its lease), putCheckpoint keeps
+ * only a checkpoint larger than every stored one.
  */
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
@@ -36,19 +38,25 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
 /** Entries re-read per store call while verifying before a signature. */
 const VERIFY_CHUNK = 2048;
 /**
- * On a shared store: how long a node's signing pass of a log holds the others off. Also how long
- * a log may go unsigned when a node dies in the middle of that pass.
+ * On a shared store: how long a node's signing pass of a log holds the others off unrenewed
+ * (it renews between verified chunks). Also how long a log may go unsigned when a node dies in
+ * the middle of that pass.
  */
-const SIGNING_LEASE_MS = 5000;
+export const DEFAULT_SIGNING_LEASE_MS = 5000;
 /** On a shared store: from how many unsigned entries a signing pass takes the lease. */
 const LEASE_FROM_ENTRIES = VERIFY_CHUNK;
 
 export interface CheckpointerOptions {
   intervalMs?: number;
+  /** On a shared store: the signing lease's time (default DEFAULT_SIGNING_LEASE_MS; tests shorten it). */
+  signingLeaseMs?: number;
   clock?: Clock;
   /** Reports a log that failed verification; it is not signed again until restart. */
   onFatal?(projectId: string, error: FatalError): void;
 }
+
+/** A signing pass found its lease taken by another node mid-verification: that node signs the log. */
+class SigningLeaseLost extends Error {}
 
 /** A log's size and latest checkpoint, read together. */
 interface LogState {
@@ -161,9 +169,14 @@ export class Checkpointer {
           continue;
         }
         // Once the lease is taken the log is read again: another node may have signed meanwhile.
-        const checkpoint = await this.signLog(projectId, lease ? undefined : read);
+        const checkpoint = await this.signLog(projectId, lease ? undefined : read, lease);
         if (checkpoint) this.release(projectId, checkpoint);
       } catch (error) {
+        if (error instanceof SigningLeaseLost) {
+          // The node that took the lease signs; the next pass finds its checkpoint.
+          this.dirty.add(projectId);
+          continue;
+        }
         const fatal = error instanceof FatalError ? error : new FatalError(`couldn't sign a checkpoint of project ${projectId}`, { cause: error });
         if (error instanceof FatalError) this.failed.set(projectId, fatal);
         else this.dirty.add(projectId); // a store hiccup: try again next pass
@@ -178,7 +191,7 @@ export class Checkpointer {
   /** The log's signing lease (on a shared store; the class comment says when a pass takes it). */
   private signingLease(projectId: string): Lease {
     let lease = this.leases.get(projectId);
-    if (!lease) this.leases.set(projectId, (lease = new Lease(this.store, `checkpoint/${projectId}`, this.holder!, SIGNING_LEASE_MS)));
+    if (!lease) this.leases.set(projectId, (lease = new Lease(this.store, `checkpoint/${projectId}`, this.holder!, this.options.signingLeaseMs ?? DEFAULT_SIGNING_LEASE_MS)));
     return lease;
   }
 
@@ -190,9 +203,10 @@ export class Checkpointer {
 
   /**
    * Signs the log's current size if it grew; returns the latest checkpoint either way. `read` is
-   * the log's state if the caller has just read it.
+   * the log's state if the caller has just read it; `lease`, the signing lease the caller holds,
+   * renewed between verified chunks (SigningLeaseLost if another node has taken it).
    */
-  async signLog(projectId: string, read?: LogState): Promise<CheckpointRecord | undefined> {
+  async signLog(projectId: string, read?: LogState, lease?: Lease): Promise<CheckpointRecord | undefined> {
     const project = await this.store.getProject(projectId);
     if (!project) return undefined;
     const { size, last } = read ?? (await this.readLog(projectId));
@@ -211,6 +225,7 @@ export class Checkpointer {
     // 2. Extend the old tree with leaf hashes recomputed from the stored entry bytes.
     let edge = TreeEdge.fromTiles(oldSize, await this.store.readTiles(projectId, TreeEdge.tilesFor(oldSize)));
     for (let start = oldSize; start < size; start += VERIFY_CHUNK) {
+      if (start > oldSize && lease && !(await lease.hold())) throw new SigningLeaseLost(`the signing lease of project ${projectId} was taken`);
       const end = Math.min(size, start + VERIFY_CHUNK);
       const hashes = (await this.store.hashEntries(projectId, start, end)).map((entry, i) => {
         if (entry.index !== start + i) throw new FatalError(`project ${projectId}: entry ${start + i} is missing from the store`);

@@ -139,6 +139,57 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
     assert.equal(await handle.store.latestCheckpoint(project.id).then((c) => c?.treeSize), 5000);
   });
 
+  it('a long verification renews the signing lease, so another node does not verify the same entries meanwhile', async (t) => {
+    const { handle, other, project } = await twoStoresOneLog(t, 12 * 2048);
+    // Each verified chunk takes 100 ms more; the lease lasts 1 s: the pass outlives it unless renewed.
+    const hashEntries = handle.store.hashEntries.bind(handle.store);
+    let verifying = () => {};
+    const started = new Promise<void>((resolve) => (verifying = resolve));
+    handle.store.hashEntries = async (...args) => {
+      verifying();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return hashEntries(...args);
+    };
+    const slow = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50, signingLeaseMs: 1000 });
+    const counter = countingHashes(other);
+    // Its lease as short, so that a refused node asks again every 100 ms.
+    const second = new Checkpointer(other, new TreeReader(other), signer, { intervalMs: 50, signingLeaseMs: 1000 });
+    t.after(() => Promise.all([slow.stop(), second.stop()]));
+    slow.markDirty(project.id);
+    const signing = slow.runPass();
+    await started; // it holds the lease now
+    let passes = 0;
+    for (let done = false; !done; passes++) {
+      second.markDirty(project.id);
+      await second.runPass();
+      done = await Promise.race([signing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))]);
+    }
+    assert.ok(passes > 12, `the other node tried ${passes} times during the pass`);
+    assert.equal(counter.count(), 0, 'the other node verified nothing while the lease was renewed');
+    assert.equal((await other.latestCheckpoint(project.id))?.treeSize, 12 * 2048);
+    await Promise.all([slow.stop(), second.stop()]); // before the stores close (t.after runs first in, first out)
+  });
+
+  it('a pass that finds its signing lease taken mid-verification stops there, and leaves the log to the node that took it', async (t) => {
+    const { handle, project } = await twoStoresOneLog(t, 3 * 2048);
+    const counter = countingHashes(handle.store);
+    // The lease is granted once; renewing it is refused, as when another node took it over.
+    let grants = 0;
+    const takeLease = handle.store.takeLease.bind(handle.store);
+    handle.store.takeLease = async (...args) => grants++ === 0 && takeLease(...args);
+    const errors: unknown[] = [];
+    // A lease of 1 ms: the pass asks to renew it after its first chunk.
+    const node = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50, signingLeaseMs: 1, onFatal: (_id, error) => errors.push(error) });
+    t.after(() => node.stop());
+    node.markDirty(project.id);
+    await node.runPass();
+    assert.equal(counter.count(), 2048, 'one chunk verified, then it stopped');
+    assert.equal(await handle.store.latestCheckpoint(project.id), undefined, 'and signed nothing');
+    assert.deepEqual(errors, [], 'a lost lease is no failure of the log');
+    await node.stop(); // its last pass signs without the lease, before the store closes
+    assert.equal((await handle.store.latestCheckpoint(project.id))?.treeSize, 3 * 2048);
+  });
+
   it('a node stopping signs what it grew even while another node holds the lease', async (t) => {
     const { handle, other, project } = await twoStoresOneLog(t, 3000);
     // The other node holds the log's signing lease, as if it were signing (or had died doing so).
