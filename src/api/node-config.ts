@@ -146,6 +146,8 @@ export function resolveNodeConfig(config: NodeConfig): ResolvedNodeConfig {
   if (config.auditPolicyRefreshMs !== undefined && !(config.auditPolicyRefreshMs >= 0)) throw new Error('auditPolicyRefreshMs must be 0 or more milliseconds');
   const leaseMs = config.forwarding?.leaseMs;
   if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 100)) throw new Error(`forward lease ${leaseMs} must be a whole number of milliseconds, at least 100; give --forward-lease-ms a number such as 45000`);
+  const spare = config.searchPacing?.assumeSpareShare;
+  if (spare !== undefined && !(spare >= 0 && spare <= 1)) throw new Error(`searchPacing.assumeSpareShare ${spare} must be a share of CPU time, from 0 to 1`);
   const region = config.region ?? DEFAULT_REGION;
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new Error(`region ${JSON.stringify(region)} must be lowercase letters, digits and dashes, like eu-west-1`);
   const metricsAccess = config.metricsAccess ?? DEFAULT_METRICS_ACCESS;

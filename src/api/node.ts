@@ -107,7 +107,7 @@ export class VeritrailNode {
       // race safely through the size-conditional indexForSearch.
       const searchIndexer: SearchIndexing = config.store
         ? new SearchIndexer(store, { onError: onIndexError, onRest, pacing: config.searchPacing })
-        : new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError, onRest }, config.searchPacing);
+        : new SearchIndexerThread(store, { storeUrl: config.storeUrl, dataDir: config.dataDir }, { onError: onIndexError, onRest, pacing: config.searchPacing });
       const sequencer = new Sequencer(store, {
         hooks: meteredCommitHooks(metrics, config.sequencerHooks),
         // After each commit: the checkpointer, the search index and the forwarders follow the

@@ -64,9 +64,10 @@ export interface CpuSpareSamplerOptions {
 
 /**
  * A function that returns the share of CPU time (0 to 1) that was spare since it last took a
- * reading, taking a new one once `minIntervalMs` have passed. Before its first window, after a
- * gap of more than four windows without a call (the quiet spell before a burst would dominate
- * the average), and where the counters do not move, it reads 1: all spare, nothing to yield to.
+ * reading, taking a new one once `minIntervalMs` have passed. Before its first window, and where
+ * the counters do not move, it reads 1: all spare, nothing to yield to. A reading after a long
+ * gap averages over the gap: the first one of a burst after a quiet spell reads spare, and the
+ * next, a window later, reads the burst.
  *
  * BUG: a container sees its host's counters. Held to a CPU quota or a cpuset, it may read spare
  * time it cannot use (and never yield), or its neighbours' load (and yield for them). cgroup v2's
@@ -84,7 +85,7 @@ export function cpuSpareSampler(options: CpuSpareSamplerOptions = {}): () => num
     if (at - lastAt < minIntervalMs) return share;
     const current = read();
     const total = current.total - last.total;
-    share = at - lastAt > 4 * minIntervalMs || total <= 0 ? 1 : (current.spare - last.spare) / total;
+    share = total <= 0 ? 1 : (current.spare - last.spare) / total;
     last = current;
     lastAt = at;
     return share;

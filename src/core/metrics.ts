@@ -85,7 +85,7 @@ export const METRICS = {
   searchYieldSeconds: {
     kind: 'counter',
     name: 'veritrail_search_yield_seconds_total',
-    help: 'Seconds the search indexer rested to leave the CPUs to events waiting for a commit (it yields while ingest has a backlog and the machine has no idle CPU); search lags meanwhile.',
+    help: 'Seconds the search indexer rested to leave the CPUs to events waiting for a commit (on PostgreSQL by default: while ingest has a backlog and less than a tenth of the CPU time is spare); search lags meanwhile.',
   },
   forwardLagEvents: {
     kind: 'gauge',

@@ -162,10 +162,7 @@ export class Checkpointer {
         const read = this.holder !== undefined && !this.stopping ? await this.readLog(projectId) : undefined;
         lease = read && read.size - (read.last?.treeSize ?? 0) >= LEASE_FROM_ENTRIES ? this.signingLease(projectId) : undefined;
         if (lease && !(await lease.hold())) {
-          // Another node is signing it: what it stored so far may cover some waiters already.
-          const latest = await this.store.latestCheckpoint(projectId);
-          if (latest) this.release(projectId, latest);
-          this.dirty.add(projectId);
+          await this.leaveToOtherNode(projectId);
           continue;
         }
         // Once the lease is taken the log is read again: another node may have signed meanwhile.
@@ -173,8 +170,7 @@ export class Checkpointer {
         if (checkpoint) this.release(projectId, checkpoint);
       } catch (error) {
         if (error instanceof SigningLeaseLost) {
-          // The node that took the lease signs; the next pass finds its checkpoint.
-          this.dirty.add(projectId);
+          await this.leaveToOtherNode(projectId).catch(() => this.dirty.add(projectId));
           continue;
         }
         const fatal = error instanceof FatalError ? error : new FatalError(`couldn't sign a checkpoint of project ${projectId}`, { cause: error });
@@ -186,6 +182,16 @@ export class Checkpointer {
         await lease?.drop();
       }
     }
+  }
+
+  /**
+   * Another node holds the log's signing lease and signs it: what it stored so far may cover
+   * some waiters already, and the next pass verifies only what comes after it.
+   */
+  private async leaveToOtherNode(projectId: string): Promise<void> {
+    const latest = await this.store.latestCheckpoint(projectId);
+    if (latest) this.release(projectId, latest);
+    this.dirty.add(projectId);
   }
 
   /** The log's signing lease (on a shared store; the class comment says when a pass takes it). */

@@ -9,7 +9,8 @@
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../core/ts-worker.ts';
 import type { Store } from '../store/store.ts';
-import { SearchProgress, type SearchIndexerOptions, type SearchIndexing } from './search-indexer.ts';
+import type { SearchIndexerOptions, SearchIndexing } from './search-indexer.ts';
+import { SearchProgress } from './search-progress.ts';
 import type { FromSearchWorker, SearchIndexerWorkerData, ToSearchWorker } from './search-indexer-worker.ts';
 import type { SearchPacingConfig } from './search-pacing.ts';
 
@@ -29,15 +30,15 @@ export class SearchIndexerThread implements SearchIndexing {
   constructor(
     store: Store,
     private readonly spec: SearchIndexerWorkerData['store'],
-    private readonly options: Pick<SearchIndexerOptions, 'onError' | 'onRest'> = {},
-    private readonly pacing?: SearchPacingConfig,
+    /** `pacing` as plain data: it crosses to the thread. */
+    private readonly options: Pick<SearchIndexerOptions, 'onError' | 'onRest'> & { pacing?: SearchPacingConfig } = {},
   ) {
     this.progress = new SearchProgress(store);
     this.worker = this.start();
   }
 
   private start(): Worker {
-    const data: SearchIndexerWorkerData = { store: this.spec, pacing: this.pacing };
+    const data: SearchIndexerWorkerData = { store: this.spec, pacing: this.options.pacing };
     const worker = startTsWorker('src/query/search-indexer-worker.ts', { workerData: data });
     worker.unref();
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));

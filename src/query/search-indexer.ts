@@ -28,6 +28,7 @@ import { Lease, leaseHolder } from '../store/lease.ts';
 import type { SearchDocument, Store } from '../store/store.ts';
 import { searchDocument } from './search-document.ts';
 import { SearchPacing, searchPacingFor, type SearchPacingConfig } from './search-pacing.ts';
+import { SearchProgress } from './search-progress.ts';
 
 /** Entries read and indexed per transaction: about 10-20 ms of work, so ingest is never held up long. */
 const SEARCH_INDEX_CHUNK = 500;
@@ -90,86 +91,6 @@ export interface SearchIndexing {
   lag(): Map<string, number>;
   /** Finishes the chunk in progress and stops; waiters get the size reached. */
   stop(): Promise<void>;
-}
-
-interface Waiter {
-  size: number;
-  resolve(indexed: number): void;
-}
-
-/**
- * How far each log's search index is, as reported by whoever indexes, and the searches waiting
- * for it to reach a size. Lives on the thread that answers searches. Owned by its event loop.
- */
-export class SearchProgress {
-  private readonly known = new Map<string, { indexed: number; size: number }>();
-  private readonly waiters = new Map<string, Waiter[]>();
-
-  constructor(private readonly store: Store) {}
-
-  /** The log is known to have at least `size` entries. */
-  noteSize(projectId: string, size: number): void {
-    const known = this.known.get(projectId);
-    if (known) known.size = Math.max(known.size, size);
-  }
-
-  /** The indexer reached `indexed` of a log of `size`; releases the waiters it satisfies. */
-  record(projectId: string, indexed: number, size: number): void {
-    this.known.set(projectId, { indexed, size: Math.max(size, this.known.get(projectId)?.size ?? 0) });
-    const list = this.waiters.get(projectId);
-    if (!list) return;
-    const still = list.filter((waiter) => {
-      if (indexed < waiter.size) return true;
-      waiter.resolve(indexed);
-      return false;
-    });
-    if (still.length > 0) this.waiters.set(projectId, still);
-    else this.waiters.delete(projectId);
-  }
-
-  /**
-   * SearchIndexing.waitFor; `wake` asks the indexer to work on the log (a search waiting is not
-   * the log growing, so it passes no size to markDirty).
-   */
-  async waitFor(projectId: string, size: number, timeoutMs: number, stopped: boolean, wake: () => void): Promise<number> {
-    const indexed = await this.store.searchIndexSize(projectId);
-    if (indexed >= size || timeoutMs <= 0 || stopped) return indexed;
-    this.noteSize(projectId, size);
-    wake();
-    return new Promise((resolve) => {
-      const waiter: Waiter = { size, resolve };
-      const list = this.waiters.get(projectId) ?? [];
-      list.push(waiter);
-      this.waiters.set(projectId, list);
-      const timer = setTimeout(() => {
-        this.dropWaiter(projectId, waiter);
-        void this.store.searchIndexSize(projectId).then(resolve, () => resolve(0));
-      }, timeoutMs);
-      waiter.resolve = (n) => {
-        clearTimeout(timer);
-        resolve(n);
-      };
-    });
-  }
-
-  lag(): Map<string, number> {
-    return new Map([...this.known].map(([projectId, { indexed, size }]) => [projectId, Math.max(0, size - indexed)]));
-  }
-
-  /** Releases every waiter with the size its log reached. */
-  releaseAll(): void {
-    for (const [projectId, list] of this.waiters) {
-      const indexed = this.known.get(projectId)?.indexed ?? 0;
-      for (const waiter of list) waiter.resolve(indexed);
-    }
-    this.waiters.clear();
-  }
-
-  private dropWaiter(projectId: string, waiter: Waiter): void {
-    const list = this.waiters.get(projectId)?.filter((w) => w !== waiter);
-    if (list && list.length > 0) this.waiters.set(projectId, list);
-    else this.waiters.delete(projectId);
-  }
 }
 
 /** Indexes logs on the thread it runs on; inline on the server's, or inside the indexer thread. */
@@ -274,7 +195,6 @@ export class SearchIndexer implements SearchIndexing {
         this.dirty.delete(projectId!);
         try {
           await this.indexLog(projectId!);
-          if (this.dirty.size === 0) this.pacing?.caughtUp();
         } catch (error) {
           this.options.onError?.(projectId!, error);
           const timer = setTimeout(() => {
@@ -322,12 +242,16 @@ export class SearchIndexer implements SearchIndexing {
           await Promise.allSettled(inFlight.splice(0).map((c) => c.written));
           indexed = await this.store.searchIndexSize(projectId);
         }
-        if (indexed >= size) size = await this.store.treeSize(projectId);
+        if (indexed >= size) {
+          // Caught up with the size it knew of; what arrived meanwhile is the next chunk's.
+          this.pacing?.caughtUp(projectId);
+          size = await this.store.treeSize(projectId);
+        }
         this.record(projectId, indexed, size);
         // Yield to ingest if the machine needs it and more is left, of this log or another; at
         // least, let other work on this thread run.
         const more = indexed < size || [...this.dirty].some((other) => other !== projectId);
-        const rest = more && this.pacing ? this.pacing.restAfter(performance.now() - started) : 0;
+        const rest = more && this.pacing ? this.pacing.restAfter(projectId, performance.now() - started) : 0;
         this.yielding = rest > 0;
         if (rest > 0 && !this.stopped) await this.rest(rest);
         else await new Promise<void>((resolve) => setImmediate(resolve));

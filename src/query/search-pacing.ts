@@ -15,9 +15,10 @@
  * as long as the chunk took, at most a second, keeping one chunk in flight. Either condition
  * gone, it indexes at full pace again: the CPU it leaves is then spare, so it takes it back,
  * and under a load the machine can carry with a tenth to spare search keeps up as before.
- * Yielding is bounded: once the indexer has yielded for a minute without catching up, it stops
- * yielding until it has caught up, so that past its first minute a sustained overload costs
- * search no more than it did before. What a burst costs is search freshness: the index falls further behind, and
+ * Yielding is bounded, log by log: a minute after a log's first rest since its index last
+ * reached its size, the indexer stops resting for that log until it has caught up again, so
+ * that past that minute a sustained overload costs search no more than it did before. What a
+ * burst costs is search freshness: the index falls further behind, and
  * catches up after.
  *
  * Only where the store's search writes run in a database server (`searchWritesInServer`,
@@ -36,11 +37,13 @@ export const DEFAULT_SATURATED_BELOW_SPARE_SHARE = 0.1;
 export const DEFAULT_REST_PER_CHUNK_TIME = 3;
 /** The longest rest, so that a log's index moves at least about once a second even then. */
 export const DEFAULT_MAX_REST_MS = 1000;
-/** How long the indexer yields, at most, before it next catches up. */
+/** How long after its first rest a log stops being rested for, until its index has caught up. */
 export const DEFAULT_MAX_YIELD_MS = 60_000;
 /**
  * A backlog reported longer ago than this is not believed: a backlog means another commit
- * follows at once and reports again, so silence means the node stopped accepting.
+ * follows as soon as the one under way ends, and reports again; silence means the node stopped
+ * accepting. Generous, because one commit can take seconds on a loaded machine (a store
+ * stalled, a lock waited for), and a stale belief costs only rests of at most a second.
  */
 export const DEFAULT_BACKLOG_FRESH_MS = 5000;
 
@@ -66,8 +69,8 @@ export interface SearchPacingOptions {
 export class SearchPacing {
   /** When the latest commit reported events still waiting; undefined if it reported none. */
   private backlogAt: number | undefined;
-  /** When the indexer first rested since it last caught up; undefined if it has not. */
-  private yieldingSince: number | undefined;
+  /** When the indexer first rested for each log since that log last caught up. */
+  private readonly yieldingSince = new Map<string, number>();
   private readonly spareShare: () => number;
   private readonly clock: Clock;
 
@@ -81,18 +84,22 @@ export class SearchPacing {
     this.backlogAt = backlog ? this.clock.now() : undefined;
   }
 
-  /** The indexer has nothing left to index: yielding may start afresh. */
-  caughtUp(): void {
-    this.yieldingSince = undefined;
+  /** The log's search index reached the log's size: it may be rested for afresh. */
+  caughtUp(projectId: string): void {
+    this.yieldingSince.delete(projectId);
   }
 
-  /** How long to rest after a chunk that took `chunkMs`, with more left to index: 0 unless yielding (see the top). */
-  restAfter(chunkMs: number): number {
+  /**
+   * How long to rest after a chunk of the log that took `chunkMs`, with more left to index: 0
+   * unless yielding (see the top).
+   */
+  restAfter(projectId: string, chunkMs: number): number {
     const now = this.clock.now();
     if (this.backlogAt === undefined || now - this.backlogAt > DEFAULT_BACKLOG_FRESH_MS) return 0;
-    if (this.yieldingSince !== undefined && now - this.yieldingSince > DEFAULT_MAX_YIELD_MS) return 0;
+    const since = this.yieldingSince.get(projectId);
+    if (since !== undefined && now - since > DEFAULT_MAX_YIELD_MS) return 0;
     if (this.spareShare() >= DEFAULT_SATURATED_BELOW_SPARE_SHARE) return 0;
-    this.yieldingSince ??= now;
+    if (since === undefined) this.yieldingSince.set(projectId, now);
     return Math.min(DEFAULT_MAX_REST_MS, DEFAULT_REST_PER_CHUNK_TIME * chunkMs);
   }
 }

@@ -51,6 +51,7 @@ describe('canonical JSON (RFC 8785)', () => {
   it('keeps "__proto__" as a member and never touches prototypes', () => {
     const value = JSON.parse('{"z":1,"__proto__":{"admin":true}}');
     assert.equal(canonicalize(value), '{"__proto__":{"admin":true},"z":1}');
+    assert.equal(canonicalize(JSON.parse('[{"z":1,"__proto__":{"b":1,"a":2}}]')), '[{"__proto__":{"a":2,"b":1},"z":1}]');
     // Members already in order, but the object is rebuilt because a member below it changed.
     assert.equal(canonicalize(JSON.parse('{"__proto__":{"admin":true},"a":{"c":1,"b":2}}')), '{"__proto__":{"admin":true},"a":{"b":2,"c":1}}');
     assert.equal(({} as { admin?: boolean }).admin, undefined);

@@ -140,7 +140,7 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
   });
 
   it('a long verification renews the signing lease, so another node does not verify the same entries meanwhile', async (t) => {
-    const { handle, other, project } = await twoStoresOneLog(t, 12 * 2048);
+    const { handle, other, project } = await twoStoresOneLog(t, 15 * 2048);
     // Each verified chunk takes 100 ms more; the lease lasts 1 s: the pass outlives it unless renewed.
     const hashEntries = handle.store.hashEntries.bind(handle.store);
     let verifying = () => {};
@@ -152,21 +152,37 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
     };
     const slow = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50, signingLeaseMs: 1000 });
     const counter = countingHashes(other);
+    // When the other node asked for the lease, and whether it got it.
+    const asked: Array<{ at: number; got: boolean }> = [];
+    const takeLease = other.takeLease.bind(other);
+    other.takeLease = async (...args) => {
+      const got = await takeLease(...args);
+      asked.push({ at: performance.now(), got });
+      return got;
+    };
     // Its lease as short, so that a refused node asks again every 100 ms.
     const second = new Checkpointer(other, new TreeReader(other), signer, { intervalMs: 50, signingLeaseMs: 1000 });
     t.after(() => Promise.all([slow.stop(), second.stop()]));
     slow.markDirty(project.id);
-    const signing = slow.runPass();
+    let signedAt = Infinity;
+    const signing = slow.runPass().then(() => void (signedAt = performance.now()));
     await started; // it holds the lease now
-    let passes = 0;
-    for (let done = false; !done; passes++) {
+    const leaseRanOut = performance.now() + 1000;
+    for (let done = false; !done; ) {
       second.markDirty(project.id);
       await second.runPass();
       done = await Promise.race([signing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))]);
     }
-    assert.ok(passes > 12, `the other node tried ${passes} times during the pass`);
-    assert.equal(counter.count(), 0, 'the other node verified nothing while the lease was renewed');
-    assert.equal((await other.latestCheckpoint(project.id))?.treeSize, 12 * 2048);
+    assert.ok(
+      asked.some((ask) => ask.at > leaseRanOut + 100),
+      `the other node asked for the lease after it would have run out unrenewed (asked at ${asked.map((ask) => Math.round(ask.at - leaseRanOut)).join(', ')} ms)`,
+    );
+    assert.ok(
+      asked.filter((ask) => ask.at < signedAt).every((ask) => !ask.got),
+      'and was refused every time while the pass ran',
+    );
+    assert.equal(counter.count(), 0, 'so it verified nothing');
+    assert.equal((await other.latestCheckpoint(project.id))?.treeSize, 15 * 2048);
     await Promise.all([slow.stop(), second.stop()]); // before the stores close (t.after runs first in, first out)
   });
 

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { VeritrailNode } from '../../src/api/node.ts';
 import { SQLITE_SEARCH_FILE } from '../../src/store/sqlite/sqlite-config.ts';
 import { searchEvents } from '../../src/query/search.ts';
-import { SearchIndexer, SearchProgress } from '../../src/query/search-indexer.ts';
+import { SearchIndexer } from '../../src/query/search-indexer.ts';
+import { SearchProgress } from '../../src/query/search-progress.ts';
 import { SearchIndexerThread } from '../../src/query/search-indexer-thread.ts';
 import { SearchPacing, type SearchPacingConfig } from '../../src/query/search-pacing.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -144,21 +145,21 @@ describe('search indexer', () => {
     assert.deepEqual(await indexWith('no backlog', 0, false), []);
   });
 
-  it('once caught up, may yield for another minute', async (t) => {
-    const { node } = await nodeWithProject(t, 'minutes');
+  it('a log whose index caught up may be rested for another minute', async (t) => {
+    const { node, project } = await nodeWithProject(t, 'minutes');
     await node.searchIndexer.stop();
     const clock = { ms: 0, now: () => clock.ms };
     const rests: number[] = [];
     const indexer = new SearchIndexer(node.store, { pacing: new SearchPacing({ spareShare: () => 0, clock }), onRest: (ms) => rests.push(ms) });
     t.after(() => indexer.stop());
-    for (const name of ['first', 'a minute later']) {
-      const project = await node.createProject(name);
-      await ingest(node, project.id, 1000); // two chunks: one rest between them
-      indexer.markDirty(project.id, 1000, true);
-      assert.equal(await indexer.waitFor(project.id, 1000, 60_000), 1000);
-      clock.ms += 61_000; // past the minute of yielding that began with the first log
+    for (const size of [1000, 2000]) {
+      await ingest(node, project.id, 1000, size - 1000); // two chunks: one rest between them
+      indexer.markDirty(project.id, size, true);
+      assert.equal(await indexer.waitFor(project.id, size, 60_000), size);
+      clock.ms += 61_000; // past the minute since the burst's first rest
     }
-    assert.equal(rests.length, 2, 'the second log yielded too: the first one caught up in between');
+    await indexer.stop();
+    assert.equal(rests.length, 2, 'the second burst was rested too: the index caught up in between');
   });
 
   it('yields between logs too: many logs, each less than a chunk behind', async (t) => {
@@ -203,7 +204,6 @@ describe('search indexer', () => {
 
   it('a node yields search to its own backlog: a commit that leaves events queued makes the indexer rest, counted in veritrail_search_yield_seconds_total', async (t) => {
     const dataDir = tempDir();
-    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const store = new SqliteStore({ dataDir });
     // Hold the first commit until a second request is queued behind it (a backlog), and the
     // second until the indexer has rested (or 10 s: then the assertion below fails).
@@ -229,7 +229,9 @@ describe('search indexer', () => {
         },
       },
     });
+    // First in, first out: the node closes before its directory goes.
     t.after(() => node.close());
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     const project = await node.createProject('backlog');
     armed = true;
     const first = ingest(node, project.id, 700);
@@ -240,14 +242,14 @@ describe('search indexer', () => {
     assert.equal(await node.searchIndexer.waitFor(project.id, 1400, 60_000), 1400, 'and indexed everything once the backlog was gone');
   });
 
-  it('in its own thread, search yields as configured: with none, not on SQLite; told the CPUs have no time to spare, between chunks', async (t) => {
+  it('in its own thread, search yields as configured: on SQLite not by default, even with no time to spare; told to, between chunks', async (t) => {
     const { node } = await nodeWithProject(t, 'thread');
     await node.searchIndexer.stop();
     const restsWith = async (name: string, pacing?: SearchPacingConfig) => {
       const project = await node.createProject(name);
       await ingest(node, project.id, 2500); // five chunks
       const rests: number[] = [];
-      const thread = new SearchIndexerThread(node.store, { dataDir: node.config.dataDir }, { onRest: (ms) => rests.push(ms) }, pacing);
+      const thread = new SearchIndexerThread(node.store, { dataDir: node.config.dataDir }, { onRest: (ms) => rests.push(ms), pacing });
       t.after(() => thread.stop());
       // As the sequencer does after each commit that leaves events queued.
       const commits = setInterval(() => thread.markDirty(project.id, 2500, true), 50);
@@ -259,7 +261,7 @@ describe('search indexer', () => {
       await thread.stop(); // its last messages (the rests) arrive before it stops
       return rests;
     };
-    assert.deepEqual(await restsWith('sqlite default'), []);
+    assert.deepEqual(await restsWith('sqlite default', { assumeSpareShare: 0 }), [], 'SQLite does not yield unless told to, saturated or not');
     assert.ok((await restsWith('no time to spare', { enabled: true, assumeSpareShare: 0 })).length > 0, 'the thread rested between chunks');
   });
 

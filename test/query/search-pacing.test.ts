@@ -21,56 +21,57 @@ describe('search pacing', () => {
   it('rests three times as long as the chunk took while events wait and the CPUs have no time to spare, at most a second', () => {
     const { pacing } = pacingWith(0.05);
     pacing.noteBacklog(true);
-    assert.equal(pacing.restAfter(40), 120);
-    assert.equal(pacing.restAfter(500), 1000);
+    assert.equal(pacing.restAfter('a', 40), 120);
+    assert.equal(pacing.restAfter('a', 500), 1000);
   });
 
   it('does not rest without a backlog, whatever the CPUs, and reads them only when events wait', () => {
     const { machine, pacing } = pacingWith(0);
-    assert.equal(pacing.restAfter(40), 0, 'no commit reported yet');
+    assert.equal(pacing.restAfter('a', 40), 0, 'no commit reported yet');
     pacing.noteBacklog(true);
     pacing.noteBacklog(false); // the next commit took everything queued
-    assert.equal(pacing.restAfter(40), 0);
+    assert.equal(pacing.restAfter('a', 40), 0);
     assert.equal(machine.readings, 0);
   });
 
   it('does not rest while a tenth or more of the CPU time is spare: search keeps up under a load the machine carries', () => {
     const { machine, pacing } = pacingWith(0.1);
     pacing.noteBacklog(true);
-    assert.equal(pacing.restAfter(40), 0);
+    assert.equal(pacing.restAfter('a', 40), 0);
     machine.spare = 0.6;
-    assert.equal(pacing.restAfter(40), 0);
+    assert.equal(pacing.restAfter('a', 40), 0);
     machine.spare = 0.09;
-    assert.equal(pacing.restAfter(40), 120);
+    assert.equal(pacing.restAfter('a', 40), 120);
   });
 
   it('stops believing a backlog once no commit has said so again for a while', () => {
     const { machine, pacing } = pacingWith(0);
     pacing.noteBacklog(true);
     machine.now = DEFAULT_BACKLOG_FRESH_MS;
-    assert.equal(pacing.restAfter(10), 30);
+    assert.equal(pacing.restAfter('a', 10), 30);
     machine.now = DEFAULT_BACKLOG_FRESH_MS + 1;
-    assert.equal(pacing.restAfter(10), 0);
+    assert.equal(pacing.restAfter('a', 10), 0);
     pacing.noteBacklog(true);
-    assert.equal(pacing.restAfter(10), 30);
+    assert.equal(pacing.restAfter('a', 10), 30);
   });
 
-  it('yields for a minute at most before the index next catches up, so a sustained overload costs search no more than before', () => {
+  it('rests a log for a minute at most before its index next catches up, so a sustained overload costs search no more than before', () => {
     const { machine, pacing } = pacingWith(0);
     machine.now = 1000;
     pacing.noteBacklog(true);
-    assert.equal(pacing.restAfter(10), 30, 'the first rest starts the minute');
+    assert.equal(pacing.restAfter('a', 10), 30, 'the first rest starts the minute');
     for (machine.now = 1000; machine.now <= 1000 + DEFAULT_MAX_YIELD_MS; machine.now += 1000) {
       pacing.noteBacklog(true);
-      assert.equal(pacing.restAfter(10), 30, `rests ${machine.now - 1000} ms in`);
+      assert.equal(pacing.restAfter('a', 10), 30, `rests ${machine.now - 1000} ms in`);
     }
     pacing.noteBacklog(true);
-    assert.equal(pacing.restAfter(10), 0, 'past the minute: full pace');
+    assert.equal(pacing.restAfter('a', 10), 0, 'past the minute: full pace');
     machine.now += 30_000;
     pacing.noteBacklog(true);
-    assert.equal(pacing.restAfter(10), 0, 'still, until it has caught up');
-    pacing.caughtUp();
-    assert.equal(pacing.restAfter(10), 30, 'caught up: it may yield again');
+    assert.equal(pacing.restAfter('a', 10), 0, 'still, until it has caught up');
+    assert.equal(pacing.restAfter('b', 10), 30, 'another log has a minute of its own');
+    pacing.caughtUp('a');
+    assert.equal(pacing.restAfter('a', 10), 30, 'caught up: it may yield again');
   });
 
   it('is on by default where the search writes run in a database server (PostgreSQL), off on SQLite, and either way when configured', () => {
@@ -80,6 +81,6 @@ describe('search pacing', () => {
     assert.equal(searchPacingFor(store(true), { enabled: false }), undefined);
     const assumed = searchPacingFor(store(false), { enabled: true, assumeSpareShare: 0 })!;
     assumed.noteBacklog(true);
-    assert.equal(assumed.restAfter(10), 30, 'an assumed share of 0: saturated');
+    assert.equal(assumed.restAfter('a', 10), 30, 'an assumed share of 0: saturated');
   });
 });
