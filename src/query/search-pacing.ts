@@ -18,8 +18,7 @@
  * Yielding is bounded, log by log: a minute after a log's first rest since its index last
  * reached its size, the indexer stops resting for that log until it has caught up again, so
  * that past that minute a sustained overload costs search no more than it did before. What a
- * burst costs is search freshness: the index falls further behind, and
- * catches up after.
+ * burst costs is search freshness: the index falls further behind, and catches up after.
  *
  * Only where the store's search writes run in a database server (`searchWritesInServer`,
  * PostgreSQL) by default: on SQLite they run in the niced thread itself, and resting would only
