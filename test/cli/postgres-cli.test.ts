@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { api, runCli, startServer } from '../helpers/server-process.ts';
-import { postgresCluster } from '../helpers/postgres.ts';
+import { postgresCluster, withClient } from '../helpers/postgres.ts';
 import { ENGINES, tempDir } from '../helpers/stores.ts';
 import { parseSignerKey } from '../../src/log/signed-note.ts';
 import { ensureDebianTool } from '../helpers/debian.ts';
@@ -82,10 +82,7 @@ describe('the CLI on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERI
     const ok = runCli(['fsck', '--store', url, '--key', signer.text]);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     // Change one byte of entry 7 behind the store's back.
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(`UPDATE entries SET envelope = overlay(envelope placing '9'::bytea from position('"n":7'::bytea in envelope) + 4) WHERE idx = 7`);
-    await client.end();
+    await withClient(url, (client) => client.query(`UPDATE entries SET envelope = overlay(envelope placing '9'::bytea from position('"n":7'::bytea in envelope) + 4) WHERE idx = 7`));
     const bad = runCli(['fsck', '--store', url], { VERITRAIL_CHECKPOINT_KEY: signer.signerText });
     assert.equal(bad.status, 1, bad.stdout + bad.stderr);
     assert.match(bad.stdout, /BAD .*first bad index 7\b/);

@@ -29,6 +29,17 @@ export interface PostgresCluster {
 let cluster: Promise<PostgresCluster> | undefined;
 let databases = 0;
 
+/** Runs `fn` with a session of its own on the database at `url`, ended afterwards whatever happens. */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The cluster of this test process, started on first use. */
 export function postgresCluster(): Promise<PostgresCluster> {
   cluster ??= startCluster();
@@ -80,15 +91,7 @@ async function startCluster(): Promise<PostgresCluster> {
   runAsOwner('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'server.log'), '-o', settings.join(' '), '-w', '-t', '60', 'start']);
 
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const admin = <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => withClient(adminUrl, fn);
   return {
     adminUrl,
     async createDatabase() {

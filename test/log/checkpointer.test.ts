@@ -17,7 +17,7 @@ import { leafHash } from '../../src/log/hashing.ts';
 import { parseCheckpoint } from '../../src/log/checkpoint.ts';
 import { FatalError } from '../../src/core/errors.ts';
 import { SQLITE_MAIN_FILE } from '../../src/store/sqlite/sqlite-config.ts';
-import pg from 'pg';
+import { withClient } from '../helpers/postgres.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -34,10 +34,7 @@ const CHANGE_ENTRY: Record<EngineName, (handle: TestStore, from: Buffer, to: Buf
     db.close();
   },
   async postgres(handle, from, to) {
-    const client = new pg.Client({ connectionString: handle.url });
-    await client.connect();
-    await client.query('UPDATE entries SET envelope = $1 WHERE envelope = $2', [to, from]);
-    await client.end();
+    await withClient(handle.url!, (client) => client.query('UPDATE entries SET envelope = $1 WHERE envelope = $2', [to, from]));
   },
 };
 

@@ -5,8 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { postgresCluster } from '../helpers/postgres.ts';
+import { postgresCluster, withClient } from '../helpers/postgres.ts';
 import { ENGINES, testProject } from '../helpers/stores.ts';
 import { PgStore } from '../../src/store/postgres/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.ts';
@@ -28,17 +27,6 @@ async function storeWithProject(t: { after(fn: () => unknown): void }, options: 
   const project = testProject();
   await store.createProject(project);
   return { url, store, project };
-}
-
-/** Runs `fn` with a session of its own on `url`, ended before the test's database is dropped. */
-async function asAdmin<T>(url: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
-  }
 }
 
 function entryAt(projectId: string, fromSize: number, eventId: string): LogAppend {
@@ -84,7 +72,7 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     assert.equal(await store.indexForSearch(project.id, 0, [doc(0), doc(1)]), true);
     // From 3 (the size is 2), and from 5 behind it: both refused.
     assert.deepEqual(await Promise.all([store.indexForSearch(project.id, 3, [doc(3), doc(4)]), store.indexForSearch(project.id, 5, [doc(5)])]), [false, false]);
-    await asAdmin(url, async (admin) => {
+    await withClient(url, async (admin) => {
       const rows = async (table: string) => (await admin.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${table} WHERE idx >= 2`)).rows[0]!.n;
       assert.deepEqual([await rows('search_events'), await rows('search_actors')], [0, 0]);
     });
@@ -94,7 +82,7 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     const url = await freshDatabase(t);
     const stores = await Promise.all(Array.from({ length: 4 }, () => PgStore.open({ url })));
     t.after(() => Promise.all(stores.map((s) => s.close())));
-    const { rows } = await asAdmin(url, (admin) => admin.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version'));
+    const { rows } = await withClient(url, (admin) => admin.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version'));
     assert.deepEqual(
       rows.map((r) => r.version),
       POSTGRES_MIGRATIONS.map((m) => m.version),
@@ -128,7 +116,7 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
   it('the sequencer lock reads the right-edge tiles TreeEdge.tilesFor lists, at sizes on and around every tile boundary', async (t) => {
     const { url, store, project } = await storeWithProject(t);
     const sizes = [0, 1, 2, 255, 256, 257, 511, 512, 65_535, 65_536, 65_537, 65_792, 16_777_215, 16_777_216, 16_777_217, 2 ** 32 + 7, 2 ** 40, 2 ** 48 + 2 ** 40 + 3, 2 ** 53 - 1];
-    await asAdmin(url, async (admin) => {
+    await withClient(url, async (admin) => {
       for (const size of sizes) {
         // The size, set directly, and a tile (whose bytes name it) at every level and index near
         // the ones the size needs, so that a tile taken wrongly would be there to be taken.
@@ -155,7 +143,7 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
       // Terminated between taking the lock and appending; with `settle`, the node has also
       // heard of it before it appends (pg then refuses the query itself).
       const lock = await store.lockLogs([project.id]);
-      const ended = await asAdmin(url, async (admin) =>
+      const ended = await withClient(url, async (admin) =>
         (await admin.query<{ n: number }>("SELECT count(pg_terminate_backend(pid))::integer AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")).rows[0]!.n,
       );
       assert.equal(ended, 1, 'the lock session was ended');
@@ -172,7 +160,7 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
     const { url, store, project } = await storeWithProject(t, { poolSize: 1 });
     // The store's sessions, by backend pid (the sequencer lock's session is never opened here).
     const sessions = () =>
-      asAdmin(url, async (admin) =>
+      withClient(url, async (admin) =>
         (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'veritrail %' ORDER BY pid")).rows.map((r) => r.pid),
       );
     await store.append([entryAt(project.id, 0, 'first')]);
