@@ -173,7 +173,7 @@ export class Sequencer {
       // Step 2 (see commitBatch), before the lock: while this node looks its ids up, another node
       // may be committing to these logs, instead of waiting for this lookup too.
       stored = await this.lookUp(idsByProject);
-      lock = await this.store.lockLogs(projects);
+      lock = await this.store.lockLogs(projects, this.knownSizes(projects));
     } catch (error) {
       this.fail(batch, projects, error);
       return;
@@ -330,6 +330,16 @@ export class Sequencer {
     plan.events.push(...additions);
     for (const [key, value] of mine) pendingById.set(key, { projectId: request.projectId, ...value });
     return slots;
+  }
+
+  /** The sizes of these logs' remembered edges (the lock need not bring tiles for those). */
+  private knownSizes(projects: readonly string[]): Map<string, number> {
+    const sizes = new Map<string, number>();
+    for (const p of projects) {
+      const edge = this.edges.get(p);
+      if (edge) sizes.set(p, edge.size);
+    }
+    return sizes;
   }
 
   /** The tree edges of these logs, with what `lock` read of them (sizes, tiles) if it did. */

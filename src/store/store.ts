@@ -230,7 +230,8 @@ export interface LogLock {
   /**
    * Each locked log's right-edge tiles (TreeEdge.tilesFor its size in `sizes`), by
    * `level/index`, when the engine reads them as part of locking (PostgreSQL). A sequencer whose
-   * remembered edge another node moved then reads no tiles inside the lock.
+   * remembered edge another node moved then reads no tiles inside the lock. Empty for a log
+   * still at the size the caller said it knew (`lockLogs` `knownSizes`).
    */
   edgeTiles?: ReadonlyMap<string, ReadonlyMap<string, Buffer>>;
   /**
@@ -387,8 +388,10 @@ export interface Store {
    * The lock is for liveness, not safety: a lock can be lost (its database session dies, or a
    * holder stalls past the engine's lease), so `append` MUST still refuse a stale `fromSize`
    * and a stored event id by itself. MUST NOT be called again before the last lock is released.
+   * `knownSizes`: the sizes whose edge the caller already holds; an engine that reads edge
+   * tiles with the lock need not read them for a log still at that size.
    */
-  lockLogs(projectIds: readonly string[]): Promise<LogLock>;
+  lockLogs(projectIds: readonly string[], knownSizes?: ReadonlyMap<string, number>): Promise<LogLock>;
 
   /**
    * Appends to one or more logs in one transaction: all of it or none of it. Durable on return

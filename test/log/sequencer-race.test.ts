@@ -42,8 +42,8 @@ function racing(store: Store, races: { count: number }, lockLost: boolean): Stor
   const append = counting((appends) => store.append(appends));
   const lockLogs: Store['lockLogs'] = lockLost
     ? async () => ({ append, release: async () => {} })
-    : async (projectIds) => {
-        const lock = await store.lockLogs(projectIds);
+    : async (projectIds, knownSizes) => {
+        const lock = await store.lockLogs(projectIds, knownSizes);
         return { ...lock, append: counting((appends) => lock.append(appends)) };
       };
   return new Proxy(store, {
@@ -142,6 +142,31 @@ for (const engine of ENGINES.filter((e) => e === 'postgres')) {
       const stored = await handle.store.readEntries(project.id, 0, 600);
       assert.equal(stored.length, 600);
       assert.deepEqual(await new TreeReader(handle.store).root(project.id, 600), TreeEdge.empty().extend(stored.map((e) => leafHash(e.envelope))).edge.root());
+    });
+
+    it('a sequencer alone on its log is brought no tiles by its locks: the edge it remembers is current', async (t) => {
+      const { handle, project } = await twoStoresOnOneLog(t);
+      const brought: number[] = []; // edge tiles each lock brought
+      const store = new Proxy(handle.store, {
+        get: (target, property) =>
+          property === 'lockLogs'
+            ? async (...args: Parameters<Store['lockLogs']>) => {
+                const lock = await target.lockLogs(...args);
+                brought.push(lock.edgeTiles?.get(project.id)?.size ?? 0);
+                return lock;
+              }
+            : Reflect.get(target, property, target),
+      });
+      const sequencer = new Sequencer(store);
+      // Past a tile boundary, so that the edge has partial tiles on two levels to bring.
+      for (let i = 0; i < 300; i += 3) {
+        const outcome = prepareEvents(project.id, [i, i + 1, i + 2].map((n) => ({ eventId: `id-${n}`, n })), new Date().toISOString(), { maxEvents: 100, maxEventBytes: 1 << 20 });
+        assert.ok(outcome.ok);
+        await sequencer.submit(project.id, outcome.items.filter((item): item is PreparedEvent => !isDropped(item)));
+      }
+      await sequencer.close();
+      assert.equal(brought.length, 100);
+      assert.deepEqual(brought.filter((n) => n > 0), [], 'no lock brought tiles');
     });
   });
 }

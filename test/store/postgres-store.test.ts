@@ -133,6 +133,12 @@ describe('postgres engine', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_
         const expected = TreeEdge.tilesFor(size).map((ref) => `${ref.level}/${ref.index}`);
         assert.deepEqual(read.map(([key]) => key).sort(), [...expected].sort(), `size ${size}`);
         for (const [key, hashes] of read) assert.equal(hashes.toString(), key);
+        // A caller that knows the edge at this size is brought none; at another size, the same tiles.
+        for (const [known, count] of [[size, 0], [size + 1, expected.length]] as const) {
+          const hinted = await store.lockLogs([project.id], new Map([[project.id, known]]));
+          await hinted.release();
+          assert.equal(hinted.edgeTiles!.get(project.id)!.size, count, `size ${size}, known ${known}`);
+        }
       }
     });
   });

@@ -54,12 +54,16 @@ export interface HeldSequencerLock {
  * level L, the tile of index floor(size / 256^(L+1)), the one the next hash of that level goes
  * into, if it already holds some (floor(size / 256^L) mod 256 of them). 256 is the tile width
  * (log/tiles.ts), so the shifts are by 8 bits a level; levels 0 to 6 cover every size up to
- * 2^56, far past the 2^53 a size can reach.
+ * 2^56, far past the 2^53 a size can reach. None for a log still at the size the sequencer
+ * knows ($2, -1 for none): its remembered edge is current, and one node alone on its logs
+ * would otherwise read up to three tiles with every batch only to drop them.
  */
 const EDGE_TILES_SQL = `SELECT p.pk, t.level, t.idx, t.hashes
-  FROM projects p CROSS JOIN generate_series(0, 6) AS l(level)
+  FROM unnest($1::integer[], $2::bigint[]) AS k(pk, known)
+  JOIN projects p ON p.pk = k.pk AND p.tree_size <> k.known
+  CROSS JOIN generate_series(0, 6) AS l(level)
   JOIN tiles t ON t.project_pk = p.pk AND t.level = l.level AND t.idx = p.tree_size >> (8 * (l.level + 1))
-  WHERE p.pk = ANY($1::integer[]) AND (p.tree_size >> (8 * l.level)) & 255 > 0`;
+  WHERE (p.tree_size >> (8 * l.level)) & 255 > 0`;
 
 export class PgSequencerLock {
   /** The session that holds the locks; replaced when it dies. Used by one sequencer at a time. */
@@ -69,11 +73,12 @@ export class PgSequencerLock {
 
   /**
    * Waits until this node is the one sequencer of the logs with these pks; returns their sizes
-   * and right-edge tiles, read once the lock is held. One round trip: the lock sits inside the
+   * and right-edge tiles (none for a log still at its `knownSizes` entry, -1 for none), read
+   * once the lock is held. One round trip: the lock sits inside the
    * critical section of every node sequencing the log, so each one saved there is saved for
    * all of them (with two nodes on a log, each batch finds the edge moved by the other).
    */
-  async acquire(pks: readonly number[]): Promise<{ lock: HeldSequencerLock; sizes: Map<number, number>; edgeTiles: Map<number, Map<string, Buffer>> }> {
+  async acquire(pks: readonly number[], knownSizes: readonly number[]): Promise<{ lock: HeldSequencerLock; sizes: Map<number, number>; edgeTiles: Map<number, Map<string, Buffer>> }> {
     const session = await this.open().catch((error: unknown) => Promise.reject(asUnavailable(error)));
     const sizes = new Map<number, number>();
     const edgeTiles = new Map<number, Map<string, Buffer>>(pks.map((pk) => [pk, new Map()]));
@@ -88,7 +93,7 @@ export class PgSequencerLock {
         session.query(
           `BEGIN; SELECT count(pg_advisory_xact_lock(${SEQUENCER_NAMESPACE}, k)) FROM unnest(ARRAY[${list}]::integer[]) AS k; SELECT pk, tree_size FROM projects WHERE pk IN (${list})`,
         ) as unknown as Promise<Array<pg.QueryResult<{ pk: number; tree_size: number }>>>,
-        session.query<{ pk: number; level: number; idx: number; hashes: Buffer }>({ name: 'veritrail_edge_tiles', text: EDGE_TILES_SQL, values: [[...pks]] }),
+        session.query<{ pk: number; level: number; idx: number; hashes: Buffer }>({ name: 'veritrail_edge_tiles', text: EDGE_TILES_SQL, values: [[...pks], [...knownSizes]] }),
       ]);
       if (locked.status === 'rejected') throw locked.reason;
       if (tiles.status === 'rejected') throw tiles.reason;

@@ -329,10 +329,10 @@ export class PgStore implements Store {
     return (await this.query<{ tree_size: number }>('SELECT tree_size FROM projects WHERE pk = $1', [await this.pk(projectId)])).rows[0]?.tree_size ?? 0;
   }
 
-  async lockLogs(projectIds: readonly string[]): Promise<LogLock> {
+  async lockLogs(projectIds: readonly string[], knownSizes?: ReadonlyMap<string, number>): Promise<LogLock> {
     this.check();
     const pks = await Promise.all(projectIds.map((p) => this.pk(p)));
-    const { lock, sizes, edgeTiles } = await this.sequencerLock.acquire(pks);
+    const { lock, sizes, edgeTiles } = await this.sequencerLock.acquire(pks, projectIds.map((p) => knownSizes?.get(p) ?? -1));
     return {
       sizes: new Map(projectIds.map((projectId, i) => [projectId, sizes.get(pks[i]!) ?? 0])),
       edgeTiles: new Map(projectIds.map((projectId, i) => [projectId, edgeTiles.get(pks[i]!)!])),
