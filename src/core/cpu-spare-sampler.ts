@@ -1,16 +1,22 @@
 /**
- * How much of this machine's CPU time is spare: idle, or waiting for I/O (a CPU free to run
- * anything ready), as a share of all CPU time between one reading and the next. Time spent on
- * niced work counts as busy: a niced thread still takes a share of a contended core.
+ * How much of the CPU time this process could use is spare: idle, or waiting for I/O (a CPU
+ * free to run anything ready), as a share of all CPU time between one reading and the next.
+ * Time spent on niced work counts as busy: a niced thread still takes a share of a contended
+ * core.
  *
- * On Linux the counters are /proc/stat's first line, which also counts softirq and steal (a
- * virtual machine's time taken by its host) as busy; elsewhere os.cpus(), which has no iowait,
- * softirq or steal.
+ * Two readings, and the smaller share counts:
+ *  - the CPUs the process may run on (its affinity: a container's cpuset, or taskset). On Linux
+ *    their lines of /proc/stat, which also count softirq and steal (a virtual machine's time
+ *    taken by its host) as busy; elsewhere os.cpus(), which has no iowait, softirq or steal;
+ *  - its control group's CPU quota (core/cgroup-cpu.ts): the share of the quota's time the group
+ *    left unused. A container sees its host's /proc/stat, and held to half a core on an idle
+ *    host it has none to spare.
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { cgroupCpuReader, type CgroupCpu } from './cgroup-cpu.ts';
 
-/** CPU time summed over every CPU since boot, in milliseconds: spare and in all. */
+/** CPU time summed over the CPUs read, since boot, in milliseconds: spare and in all. */
 export interface CpuTimes {
   spare: number;
   total: number;
@@ -20,18 +26,56 @@ export interface CpuTimes {
 const MS_PER_PROC_STAT_TICK = 10;
 
 /**
- * The times on /proc/stat's first line (the sum over every CPU): user nice system idle iowait
- * irq softirq steal, then guest time, which user and nice already include.
+ * The times of /proc/stat's CPU lines: user nice system idle iowait irq softirq steal, then
+ * guest time, which user and nice already include. Summed over the CPUs in `cpus` (their
+ * `cpuN` lines), or over every CPU (the first line, `cpu`) without it or if none is listed.
  */
-export function parseProcStat(text: string): CpuTimes | undefined {
-  const [label, ...rest] = text.split('\n', 1)[0]!.trim().split(/\s+/);
-  const fields = rest.slice(0, 8).map(Number);
-  if (label !== 'cpu' || fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
+export function parseProcStat(text: string, cpus?: ReadonlySet<number>): CpuTimes | undefined {
+  const lines = text.split('\n');
+  let times: CpuTimes | undefined;
+  if (cpus) {
+    for (const line of lines) {
+      const match = /^cpu(\d+)\s/.exec(line);
+      if (!match || !cpus.has(Number(match[1]))) continue;
+      const one = statTimes(line);
+      if (!one) return undefined;
+      times = { spare: (times?.spare ?? 0) + one.spare, total: (times?.total ?? 0) + one.total };
+    }
+  }
+  return times ?? (lines[0]!.startsWith('cpu ') ? statTimes(lines[0]!) : undefined);
+}
+
+function statTimes(line: string): CpuTimes | undefined {
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
   const [, , , idle = 0, iowait = 0] = fields;
   return { spare: (idle + iowait) * MS_PER_PROC_STAT_TICK, total: fields.reduce((sum, n) => sum + n, 0) * MS_PER_PROC_STAT_TICK };
 }
 
-/** The machine's CPU times now: /proc/stat where there is one, else os.cpus(). */
+/** A CPU list as the kernel writes one ("0-3,8,10-11"); undefined if it is not one. */
+export function parseCpuList(text: string): Set<number> | undefined {
+  const cpus = new Set<number>();
+  for (const part of text.trim().split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!match) return undefined;
+    for (let cpu = Number(match[1]); cpu <= Number(match[2] ?? match[1]); cpu++) cpus.add(cpu);
+  }
+  return cpus;
+}
+
+/** The CPUs this process may run on (/proc/self/status Cpus_allowed_list); undefined if unknown. */
+function allowedCpus(): Set<number> | undefined {
+  let status: string;
+  try {
+    status = fs.readFileSync('/proc/self/status', 'latin1');
+  } catch {
+    return undefined;
+  }
+  const match = /^Cpus_allowed_list:\s*(\S+)$/m.exec(status);
+  return match ? parseCpuList(match[1]!) : undefined;
+}
+
+/** The CPU times of the CPUs this process may run on: /proc/stat where there is one, else os.cpus(). */
 export function readCpuTimes(): CpuTimes {
   let text: string | undefined;
   try {
@@ -39,7 +83,7 @@ export function readCpuTimes(): CpuTimes {
   } catch {
     // Not Linux: os.cpus() below.
   }
-  const fromProc = text === undefined ? undefined : parseProcStat(text);
+  const fromProc = text === undefined ? undefined : parseProcStat(text, allowedCpus());
   if (fromProc) return fromProc;
   let spare = 0;
   let total = 0;
@@ -58,6 +102,8 @@ export interface CpuSpareSamplerOptions {
   minIntervalMs?: number;
   /** Default readCpuTimes (tests give counters of their own). */
   read?(): CpuTimes;
+  /** The control group's quota and its use; default cgroupCpuReader(). Undefined: no quota. */
+  readQuota?(): CgroupCpu | undefined;
   /** Milliseconds, for the windows (default performance.now). */
   now?(): number;
 }
@@ -67,26 +113,33 @@ export interface CpuSpareSamplerOptions {
  * reading, taking a new one once `minIntervalMs` have passed. Before its first window, and where
  * the counters do not move, it reads 1: all spare, nothing to yield to. A reading after a long
  * gap averages over the gap: the first one of a burst after a quiet spell reads spare, and the
- * next, a window later, reads the burst.
- *
- * BUG: a container sees its host's counters. Held to a CPU quota or a cpuset, it may read spare
- * time it cannot use (and never yield), or its neighbours' load (and yield for them). cgroup v2's
- * cpu.stat and cpu.max would say what the container itself has; they are not read.
+ * next, a window later, reads the burst. Under a quota, the share is the smaller of the CPUs'
+ * and the quota's.
  */
 export function cpuSpareSampler(options: CpuSpareSamplerOptions = {}): () => number {
   const minIntervalMs = options.minIntervalMs ?? DEFAULT_CPU_SAMPLE_MS;
   const read = options.read ?? readCpuTimes;
+  const readQuota = options.readQuota ?? cgroupCpuReader();
   const now = options.now ?? (() => performance.now());
   let last = read();
+  let lastQuota = readQuota();
   let lastAt = now();
   let share = 1;
   return () => {
     const at = now();
     if (at - lastAt < minIntervalMs) return share;
     const current = read();
+    const quota = readQuota();
     const total = current.total - last.total;
     share = total <= 0 ? 1 : (current.spare - last.spare) / total;
+    if (quota && lastQuota) {
+      // The quota's CPU time over the window, against what the group used of it (it may use a
+      // little more: the kernel settles a period's overrun in the next).
+      const allowed = quota.cores * (at - lastAt);
+      share = Math.min(share, Math.max(0, 1 - (quota.usedMs - lastQuota.usedMs) / allowed));
+    }
     last = current;
+    lastQuota = quota;
     lastAt = at;
     return share;
   };

@@ -1,8 +1,12 @@
 /** How much of the machine's CPU time is spare (core/cpu-spare-sampler.ts). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { cpuSpareSampler, parseProcStat, readCpuTimes, type CpuTimes } from '../../src/core/cpu-spare-sampler.ts';
+import type { CgroupCpu } from '../../src/core/cgroup-cpu.ts';
+import { cpuSpareSampler, parseCpuList, parseProcStat, readCpuTimes, type CpuTimes } from '../../src/core/cpu-spare-sampler.ts';
+
+const noQuota = () => undefined;
 
 describe('CPU spare time', () => {
   it("reads /proc/stat's first line: idle and iowait spare; nice, softirq and steal busy; guest time not counted twice", () => {
@@ -13,12 +17,26 @@ describe('CPU spare time', () => {
     assert.equal(parseProcStat('cpu 1 2 x 4 5\n'), undefined);
   });
 
+  it('reads only the lines of the CPUs the process may run on, when they are listed', () => {
+    const text = ['cpu  100 0 0 900 0 0 0 0 0 0', 'cpu0 10 0 0 40 10 0 0 0 0 0', 'cpu1 20 0 0 80 0 0 0 0 0 0', 'cpu2 70 0 0 30 0 0 0 0 0 0', 'intr 5'].join('\n');
+    assert.deepEqual(parseProcStat(text, new Set([0, 2])), { spare: 800, total: 1600 });
+    assert.deepEqual(parseProcStat(text, new Set([1])), { spare: 800, total: 1000 });
+    assert.deepEqual(parseProcStat(text, new Set([7])), { spare: 9000, total: 10_000 }, 'none of them listed: every CPU');
+    assert.equal(parseProcStat('cpu  1 2 3 4 5\ncpu0 1 2 x 4 5\n', new Set([0])), undefined);
+  });
+
+  it('reads CPU lists as the kernel writes them', () => {
+    assert.deepEqual(parseCpuList('0-3,8,10-11\n'), new Set([0, 1, 2, 3, 8, 10, 11]));
+    assert.deepEqual(parseCpuList('5'), new Set([5]));
+    assert.equal(parseCpuList('0-3,x'), undefined);
+  });
+
   it("reads this machine's counters in milliseconds: all CPU time advances by the wall clock times the cores", async () => {
     const before = readCpuTimes();
     const started = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 500));
     const after = readCpuTimes();
-    const expected = (performance.now() - started) * os.cpus().length;
+    const expected = (performance.now() - started) * os.availableParallelism();
     const total = after.total - before.total;
     assert.ok(total > 0.6 * expected && total < 1.4 * expected, `${total} ms of CPU time in ${expected} ms of wall clock over all cores`);
     assert.ok(after.spare >= before.spare && after.spare - before.spare <= total);
@@ -27,7 +45,7 @@ describe('CPU spare time', () => {
   it('gives the share spare over each window of at least 250 ms (however long), and 1 before the first', () => {
     let now = 0;
     let counters: CpuTimes = { spare: 0, total: 0 };
-    const spareShare = cpuSpareSampler({ read: () => counters, now: () => now });
+    const spareShare = cpuSpareSampler({ read: () => counters, readQuota: noQuota, now: () => now });
     counters = { spare: 100, total: 1000 };
     now = 100;
     assert.equal(spareShare(), 1, 'no window yet');
@@ -46,5 +64,40 @@ describe('CPU spare time', () => {
     assert.equal(spareShare(), 0, 'then the window after it');
     now = 5500;
     assert.equal(spareShare(), 1, 'counters that did not move: nothing to go by');
+  });
+
+  it("under a CPU quota, reads the share of the quota's time its group left unused when that is smaller", () => {
+    let now = 0;
+    let counters: CpuTimes = { spare: 0, total: 0 };
+    let quota: CgroupCpu | undefined = { cores: 0.5, usedMs: 0 };
+    const spareShare = cpuSpareSampler({ read: () => counters, readQuota: () => quota, now: () => now });
+    // 1,000 ms of wall clock at half a core allows 500 ms; the group used 375 of them.
+    counters = { spare: 1600, total: 2000 }; // the host's two CPUs, mostly idle
+    quota = { cores: 0.5, usedMs: 375 };
+    now = 1000;
+    assert.equal(spareShare(), 0.25);
+    counters = { spare: 1700, total: 4000 }; // the host got busy: its share is the smaller one
+    quota = { cores: 0.5, usedMs: 500 };
+    now = 2000;
+    assert.equal(spareShare(), 0.05);
+    counters = { spare: 3700, total: 6000 };
+    quota = { cores: 0.5, usedMs: 1020 }; // a period's overrun, settled in the next
+    now = 3000;
+    assert.equal(spareShare(), 0);
+    quota = undefined; // the quota was lifted
+    counters = { spare: 5700, total: 8000 };
+    now = 4000;
+    assert.equal(spareShare(), 1);
+  });
+
+  it('on Linux, counts only the CPUs a process is pinned to (taskset, as a cpuset would)', { skip: process.platform !== 'linux' || os.availableParallelism() < 2 ? 'needs Linux and two CPUs' : false }, () => {
+    const script = `
+      import { readCpuTimes } from ${JSON.stringify(new URL('../../src/core/cpu-spare-sampler.ts', import.meta.url).href)};
+      const before = readCpuTimes(); const started = performance.now();
+      setTimeout(() => { const after = readCpuTimes(); console.log(JSON.stringify({ total: after.total - before.total, wall: performance.now() - started })); }, 500);`;
+    const out = execFileSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const { total, wall } = JSON.parse(out) as { total: number; wall: number };
+    // One CPU's time, not all of them (the tick is 10 ms, hence the margin).
+    assert.ok(total > 0.6 * wall && total < 1.4 * wall, `${total} ms of CPU time in ${wall} ms on one CPU`);
   });
 });
