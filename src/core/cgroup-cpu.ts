@@ -8,7 +8,8 @@
  * sets one on the pod and one on each container): cgroup v2 `cpu.max` ("max" or "<quota>
  * <period>", in µs), or cgroup v1 `cpu.cfs_quota_us` (-1 for none) over `cpu.cfs_period_us`. The
  * time used is that group's, everything in it included: v2 `cpu.stat` usage_usec, v1
- * `cpuacct.usage` (ns) in the cpuacct hierarchy, at the same place as the cpu group.
+ * `cpuacct.usage` (ns) in the cpuacct hierarchy, at the same place as the cpu group; and the
+ * periods it was held back for having used its quota, `cpu.stat` nr_throttled.
  *
  * Where the groups are found: /proc/self/cgroup names the process's group in each hierarchy,
  * and /proc/self/mountinfo where each hierarchy is mounted and which part of it (a container
@@ -23,6 +24,12 @@ export interface CgroupCpu {
   cores: number;
   /** CPU time used by the group that holds the quota, everything in it included, in ms. */
   usedMs: number;
+  /**
+   * Periods in which that group ran out of its quota and was held back (`cpu.stat`
+   * nr_throttled, v1 and v2). A window with one had no CPU to spare, whatever its average says:
+   * over a few periods the time used swings by a period's quota with where the window starts.
+   */
+  throttled: number;
 }
 
 /** Where the files are read: the real /proc and /sys, or a copy of them (tests). */
@@ -98,9 +105,15 @@ function v2Cores(dir: string): number | undefined {
   return quota! > 0 && period! > 0 ? quota! / period! : undefined;
 }
 
+/** A counter of a `cpu.stat` file ("<name> <value>" lines). */
+function statCounter(dir: string, name: string): number | undefined {
+  const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(readText(path.join(dir, 'cpu.stat')) ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
 function v2UsedMs(dir: string): number | undefined {
-  const match = /^usage_usec (\d+)$/m.exec(readText(path.join(dir, 'cpu.stat')) ?? '');
-  return match ? Number(match[1]) / 1000 : undefined;
+  const usec = statCounter(dir, 'usage_usec');
+  return usec === undefined ? undefined : usec / 1000;
 }
 
 /** v1: `cpu.cfs_quota_us` over `cpu.cfs_period_us` as cores, undefined for -1 or no file. */
@@ -148,14 +161,14 @@ export function cgroupCpuReader(sources: CgroupSources = procSources()): () => C
     const v2Quota = tightest(v2Dirs, v2Cores);
     if (v2Quota) {
       const usedMs = v2UsedMs(v2Quota.dir);
-      return usedMs === undefined ? undefined : { cores: v2Quota.cores, usedMs };
+      return usedMs === undefined ? undefined : { cores: v2Quota.cores, usedMs, throttled: statCounter(v2Quota.dir, 'nr_throttled') ?? 0 };
     }
     const v1Quota = cpu && tightest(cpu.dirs, v1Cores);
     if (!v1Quota || !cpuacct) return undefined;
     // The same group in the cpuacct hierarchy: the same path below its mount point.
     const below = path.relative(path.join(fsRoot, cpu!.mount.mountPoint), v1Quota.dir);
     const usedMs = v1UsedMs(path.join(fsRoot, cpuacct.mount.mountPoint, below));
-    return usedMs === undefined ? undefined : { cores: v1Quota.cores, usedMs };
+    return usedMs === undefined ? undefined : { cores: v1Quota.cores, usedMs, throttled: statCounter(v1Quota.dir, 'nr_throttled') ?? 0 };
   };
 }
 

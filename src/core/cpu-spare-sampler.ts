@@ -8,9 +8,10 @@
  *  - the CPUs the process may run on (its affinity: a container's cpuset, or taskset). On Linux
  *    their lines of /proc/stat, which also count softirq and steal (a virtual machine's time
  *    taken by its host) as busy; elsewhere os.cpus(), which has no iowait, softirq or steal;
- *  - its control group's CPU quota (core/cgroup-cpu.ts): the share of the quota's time the group
- *    left unused. A container sees its host's /proc/stat, and held to half a core on an idle
- *    host it has none to spare.
+ *  - its control group's CPU quota (core/cgroup-cpu.ts): none if the group was held back for
+ *    using its quota during the window, else the share of the quota's time it left unused. A
+ *    container sees its host's /proc/stat, and held to half a core on an idle host it has none
+ *    to spare.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -133,10 +134,11 @@ export function cpuSpareSampler(options: CpuSpareSamplerOptions = {}): () => num
     const total = current.total - last.total;
     share = total <= 0 ? 1 : (current.spare - last.spare) / total;
     if (quota && lastQuota) {
-      // The quota's CPU time over the window, against what the group used of it (it may use a
-      // little more: the kernel settles a period's overrun in the next).
+      // Held back in the window: none to spare. Otherwise the quota's CPU time over the window,
+      // against what the group used of it.
       const allowed = quota.cores * (at - lastAt);
-      share = Math.min(share, Math.max(0, 1 - (quota.usedMs - lastQuota.usedMs) / allowed));
+      const unused = quota.throttled !== lastQuota.throttled ? 0 : Math.max(0, 1 - (quota.usedMs - lastQuota.usedMs) / allowed);
+      share = Math.min(share, unused);
     }
     last = current;
     lastQuota = quota;

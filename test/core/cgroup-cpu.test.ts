@@ -45,26 +45,26 @@ describe('cgroup CPU quota', () => {
     const pod = 'sys/fs/cgroup/kubepods/pod1';
     const fsRoot = fakeRoot(t, {
       [`${pod}/cpu.max`]: '200000 100000\n',
-      [`${pod}/cpu.stat`]: 'usage_usec 9000000\nuser_usec 1\n',
+      [`${pod}/cpu.stat`]: 'usage_usec 9000000\nuser_usec 1\nnr_periods 90\nnr_throttled 4\n',
       [`${pod}/app/cpu.max`]: '50000 100000\n',
-      [`${pod}/app/cpu.stat`]: 'usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\n',
+      [`${pod}/app/cpu.stat`]: 'usage_usec 1234567\nuser_usec 1000000\nsystem_usec 234567\nnr_periods 40\nnr_throttled 12\nthrottled_usec 5\n',
       'sys/fs/cgroup/cpu.stat': 'usage_usec 1\n', // the root group has no cpu.max
     });
     const read = cgroupCpuReader({ mountinfo: V2_MOUNT, cgroup: '0::/kubepods/pod1/app\n', fsRoot });
-    assert.deepEqual(read(), { cores: 0.5, usedMs: 1234.567 });
+    assert.deepEqual(read(), { cores: 0.5, usedMs: 1234.567, throttled: 12 });
     // Lifted on the container, the pod's quota binds: read anew each time.
     fs.writeFileSync(path.join(fsRoot, pod, 'app/cpu.max'), 'max 100000\n');
-    assert.deepEqual(read(), { cores: 2, usedMs: 9000 });
+    assert.deepEqual(read(), { cores: 2, usedMs: 9000, throttled: 4 });
     fs.writeFileSync(path.join(fsRoot, pod, 'cpu.max'), 'max 100000\n');
     assert.equal(read(), undefined, 'no quota anywhere');
   });
 
   it('v2 in a container: its own group is the root of the mount', (t) => {
     const fsRoot = fakeRoot(t, { 'sys/fs/cgroup/cpu.max': '150000 100000\n', 'sys/fs/cgroup/cpu.stat': 'usage_usec 2000\n' });
-    assert.deepEqual(cgroupCpuReader({ mountinfo: V2_MOUNT, cgroup: '0::/\n', fsRoot })(), { cores: 1.5, usedMs: 2 });
+    assert.deepEqual(cgroupCpuReader({ mountinfo: V2_MOUNT, cgroup: '0::/\n', fsRoot })(), { cores: 1.5, usedMs: 2, throttled: 0 });
     // Without a cgroup namespace the group keeps its host path, and the mount's root says so.
     const mountinfo = V2_MOUNT.replace(' / /sys/fs/cgroup ', ' /docker/abc /sys/fs/cgroup ');
-    assert.deepEqual(cgroupCpuReader({ mountinfo, cgroup: '0::/docker/abc\n', fsRoot })(), { cores: 1.5, usedMs: 2 });
+    assert.deepEqual(cgroupCpuReader({ mountinfo, cgroup: '0::/docker/abc\n', fsRoot })(), { cores: 1.5, usedMs: 2, throttled: 0 });
     assert.equal(cgroupCpuReader({ mountinfo, cgroup: '0::/elsewhere\n', fsRoot })(), undefined, 'a group outside the mounted part');
   });
 
@@ -72,6 +72,7 @@ describe('cgroup CPU quota', () => {
     const fsRoot = fakeRoot(t, {
       'sys/fs/cgroup/cpu/a/cpu.cfs_quota_us': '25000\n',
       'sys/fs/cgroup/cpu/a/cpu.cfs_period_us': '100000\n',
+      'sys/fs/cgroup/cpu/a/cpu.stat': 'nr_periods 10\nnr_throttled 6\nthrottled_time 123\n',
       'sys/fs/cgroup/cpu/a/b/cpu.cfs_quota_us': '-1\n',
       'sys/fs/cgroup/cpu/a/b/cpu.cfs_period_us': '100000\n',
       'sys/fs/cgroup/cpuacct/a/cpuacct.usage': '5000000\n',
@@ -81,9 +82,9 @@ describe('cgroup CPU quota', () => {
       'sys/fs/cgroup/cpu,cpuacct/a/cpuacct.usage': '8000000\n',
     });
     const cgroup = '2:cpuacct:/a/b\n1:cpu:/a/b\n0::/\n';
-    assert.deepEqual(cgroupCpuReader({ mountinfo: V1_APART, cgroup, fsRoot })(), { cores: 0.25, usedMs: 5 }, 'the unified mount beside them has no cpu.max');
+    assert.deepEqual(cgroupCpuReader({ mountinfo: V1_APART, cgroup, fsRoot })(), { cores: 0.25, usedMs: 5, throttled: 6 }, 'the unified mount beside them has no cpu.max');
     const together = '32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n';
-    assert.deepEqual(cgroupCpuReader({ mountinfo: together, cgroup: '3:cpu,cpuacct:/a\n', fsRoot })(), { cores: 3, usedMs: 8 });
+    assert.deepEqual(cgroupCpuReader({ mountinfo: together, cgroup: '3:cpu,cpuacct:/a\n', fsRoot })(), { cores: 3, usedMs: 8, throttled: 0 });
     assert.equal(cgroupCpuReader({ mountinfo: V1_APART, cgroup: '1:cpu:/a/b\n', fsRoot })(), undefined, 'no cpuacct group: no usage to go by');
   });
 
@@ -149,7 +150,7 @@ describe('cgroup CPU quota', () => {
     for (const dir of dirs) fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(child.pid));
     child.stdin.write('go\n');
     await exited;
-    const { quota, shares } = JSON.parse(out.slice('ready\n'.length)) as { quota: { cores: number; usedMs: number }; shares: number[] };
+    const { quota, shares } = JSON.parse(out.slice('ready\n'.length)) as { quota: { cores: number; usedMs: number; throttled: number }; shares: number[] };
     assert.equal(quota.cores, 0.25);
     assert.ok(quota.usedMs >= 0);
     assert.ok(shares.length >= 3);

@@ -66,27 +66,31 @@ describe('CPU spare time', () => {
     assert.equal(spareShare(), 1, 'counters that did not move: nothing to go by');
   });
 
-  it("under a CPU quota, reads the share of the quota's time its group left unused when that is smaller", () => {
+  it("under a CPU quota, reads the share of the quota's time its group left unused when that is smaller, and none when it was held back", () => {
     let now = 0;
     let counters: CpuTimes = { spare: 0, total: 0 };
-    let quota: CgroupCpu | undefined = { cores: 0.5, usedMs: 0 };
+    let quota: CgroupCpu | undefined = { cores: 0.5, usedMs: 0, throttled: 0 };
     const spareShare = cpuSpareSampler({ read: () => counters, readQuota: () => quota, now: () => now });
     // 1,000 ms of wall clock at half a core allows 500 ms; the group used 375 of them.
     counters = { spare: 1600, total: 2000 }; // the host's two CPUs, mostly idle
-    quota = { cores: 0.5, usedMs: 375 };
+    quota = { cores: 0.5, usedMs: 375, throttled: 0 };
     now = 1000;
     assert.equal(spareShare(), 0.25);
     counters = { spare: 1700, total: 4000 }; // the host got busy: its share is the smaller one
-    quota = { cores: 0.5, usedMs: 500 };
+    quota = { cores: 0.5, usedMs: 500, throttled: 0 };
     now = 2000;
     assert.equal(spareShare(), 0.05);
     counters = { spare: 3700, total: 6000 };
-    quota = { cores: 0.5, usedMs: 1020 }; // a period's overrun, settled in the next
+    quota = { cores: 0.5, usedMs: 875, throttled: 2 }; // a quarter unused on average, but held back twice
     now = 3000;
     assert.equal(spareShare(), 0);
-    quota = undefined; // the quota was lifted
     counters = { spare: 5700, total: 8000 };
+    quota = { cores: 0.5, usedMs: 1395, throttled: 2 }; // a period's overrun, settled in the next
     now = 4000;
+    assert.equal(spareShare(), 0);
+    quota = undefined; // the quota was lifted
+    counters = { spare: 7700, total: 10_000 };
+    now = 5000;
     assert.equal(spareShare(), 1);
   });
 
