@@ -8,14 +8,16 @@
  *  - the CPUs the process may run on (its affinity: a container's cpuset, or taskset). On Linux
  *    their lines of /proc/stat, which also count softirq and steal (a virtual machine's time
  *    taken by its host) as busy; elsewhere os.cpus(), which has no iowait, softirq or steal;
- *  - its control group's CPU quota (core/cgroup-cpu.ts): none if the group was held back for
- *    using its quota during the window, else the share of the quota's time it left unused. A
- *    container sees its host's /proc/stat, and held to half a core on an idle host it has none
- *    to spare.
+ *  - each CPU quota of its control group and of the group's ancestors (core/cgroup-cpu-reader.ts):
+ *    the share of the quota's time the group left unused over the window, times the share of
+ *    its periods in which it was not held back at the quota. A container sees its host's
+ *    /proc/stat, and held to half a core on an idle host it has none to spare. (Over a window
+ *    of a few periods the time a throttled group used swings by a period's quota with where
+ *    the window falls; that it was held back is the surer sign.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { cgroupCpuReader, type CgroupCpu } from './cgroup-cpu.ts';
+import { cgroupCpuReader, type CgroupQuotaLevel } from './cgroup-cpu-reader.ts';
 
 /** CPU time summed over the CPUs read, since boot, in milliseconds: spare and in all. */
 export interface CpuTimes {
@@ -103,8 +105,8 @@ export interface CpuSpareSamplerOptions {
   minIntervalMs?: number;
   /** Default readCpuTimes (tests give counters of their own). */
   read?(): CpuTimes;
-  /** The control group's quota and its use; default cgroupCpuReader(). Undefined: no quota. */
-  readQuota?(): CgroupCpu | undefined;
+  /** The quotas of the process's control group and its ancestors; default cgroupCpuReader(). */
+  readQuota?(): CgroupQuotaLevel[];
   /** Milliseconds, for the windows (default performance.now). */
   now?(): number;
 }
@@ -114,8 +116,8 @@ export interface CpuSpareSamplerOptions {
  * reading, taking a new one once `minIntervalMs` have passed. Before its first window, and where
  * the counters do not move, it reads 1: all spare, nothing to yield to. A reading after a long
  * gap averages over the gap: the first one of a burst after a quiet spell reads spare, and the
- * next, a window later, reads the burst. Under a quota, the share is the smaller of the CPUs'
- * and the quota's.
+ * next, a window later, reads the burst. Under quotas, the share is the smallest of the CPUs'
+ * and each quota's (a quota first seen in this window waits for the next).
  */
 export function cpuSpareSampler(options: CpuSpareSamplerOptions = {}): () => number {
   const minIntervalMs = options.minIntervalMs ?? DEFAULT_CPU_SAMPLE_MS;
@@ -133,12 +135,13 @@ export function cpuSpareSampler(options: CpuSpareSamplerOptions = {}): () => num
     const quota = readQuota();
     const total = current.total - last.total;
     share = total <= 0 ? 1 : (current.spare - last.spare) / total;
-    if (quota && lastQuota) {
-      // Held back in the window: none to spare. Otherwise the quota's CPU time over the window,
-      // against what the group used of it.
-      const allowed = quota.cores * (at - lastAt);
-      const unused = quota.throttled !== lastQuota.throttled ? 0 : Math.max(0, 1 - (quota.usedMs - lastQuota.usedMs) / allowed);
-      share = Math.min(share, unused);
+    for (const level of quota) {
+      const before = lastQuota.find((l) => l.dir === level.dir);
+      if (!before) continue;
+      const unused = Math.max(0, 1 - (level.usedMs - before.usedMs) / (level.cores * (at - lastAt)));
+      const periods = level.periods - before.periods;
+      const heldBack = periods > 0 ? Math.min(1, (level.throttled - before.throttled) / periods) : 0;
+      share = Math.min(share, unused * (1 - heldBack));
     }
     last = current;
     lastQuota = quota;

@@ -2,11 +2,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
-import type { CgroupCpu } from '../../src/core/cgroup-cpu.ts';
+import type { CgroupQuotaLevel } from '../../src/core/cgroup-cpu-reader.ts';
 import { cpuSpareSampler, parseCpuList, parseProcStat, readCpuTimes, type CpuTimes } from '../../src/core/cpu-spare-sampler.ts';
 
-const noQuota = () => undefined;
+const noQuota = (): CgroupQuotaLevel[] => [];
 
 describe('CPU spare time', () => {
   it("reads /proc/stat's first line: idle and iowait spare; nice, softirq and steal busy; guest time not counted twice", () => {
@@ -66,40 +67,61 @@ describe('CPU spare time', () => {
     assert.equal(spareShare(), 1, 'counters that did not move: nothing to go by');
   });
 
-  it("under a CPU quota, reads the share of the quota's time its group left unused when that is smaller, and none when it was held back", () => {
+  it("under CPU quotas, reads each quota's unused share, less the periods held back at it, when that is smaller", () => {
     let now = 0;
     let counters: CpuTimes = { spare: 0, total: 0 };
-    let quota: CgroupCpu | undefined = { cores: 0.5, usedMs: 0, throttled: 0 };
+    const level = (dir: string, cores: number, usedMs: number, periods: number, throttled: number): CgroupQuotaLevel => ({ dir, cores, usedMs, periods, throttled });
+    let quota = [level('/app', 0.5, 0, 0, 0)];
     const spareShare = cpuSpareSampler({ read: () => counters, readQuota: () => quota, now: () => now });
     // 1,000 ms of wall clock at half a core allows 500 ms; the group used 375 of them.
     counters = { spare: 1600, total: 2000 }; // the host's two CPUs, mostly idle
-    quota = { cores: 0.5, usedMs: 375, throttled: 0 };
+    quota = [level('/app', 0.5, 375, 10, 0)];
     now = 1000;
     assert.equal(spareShare(), 0.25);
-    counters = { spare: 1700, total: 4000 }; // the host got busy: its share is the smaller one
-    quota = { cores: 0.5, usedMs: 500, throttled: 0 };
+    counters = { spare: 1700, total: 4000 }; // the host got busier: its share is the smaller one
+    quota = [level('/app', 0.5, 500, 20, 0)];
     now = 2000;
     assert.equal(spareShare(), 0.05);
     counters = { spare: 3700, total: 6000 };
-    quota = { cores: 0.5, usedMs: 875, throttled: 2 }; // a quarter unused on average, but held back twice
+    quota = [level('/app', 0.5, 875, 30, 10)]; // a quarter unused on average, but held back in every period
     now = 3000;
     assert.equal(spareShare(), 0);
     counters = { spare: 5700, total: 8000 };
-    quota = { cores: 0.5, usedMs: 1395, throttled: 2 }; // a period's overrun, settled in the next
+    quota = [level('/app', 0.5, 1250, 40, 15)]; // a quarter unused, held back in half its periods
     now = 4000;
-    assert.equal(spareShare(), 0);
-    quota = undefined; // the quota was lifted
+    assert.equal(spareShare(), 0.125);
     counters = { spare: 7700, total: 10_000 };
+    quota = [level('/app', 0.5, 1770, 50, 15)]; // a period's overrun, settled in the next
     now = 5000;
+    assert.equal(spareShare(), 0);
+    counters = { spare: 9700, total: 12_000 };
+    quota = [level('/app', 0.5, 1895, 60, 15), level('/pod', 1.5, 0, 0, 0)]; // the pod's quota, first seen
+    now = 6000;
+    assert.equal(spareShare(), 0.75, 'a quota first seen waits for the next window');
+    counters = { spare: 11_700, total: 14_000 };
+    quota = [level('/app', 0.5, 2020, 70, 15), level('/pod', 1.5, 1125, 10, 0)]; // a sidecar used the pod's
+    now = 7000;
+    assert.equal(spareShare(), 0.25, "the pod's quota, the tighter one now");
+    quota = []; // the quotas were lifted
+    counters = { spare: 13_700, total: 16_000 };
+    now = 8000;
     assert.equal(spareShare(), 1);
   });
 
-  it('on Linux, counts only the CPUs a process is pinned to (taskset, as a cpuset would)', { skip: process.platform !== 'linux' || os.availableParallelism() < 2 ? 'needs Linux and two CPUs' : false }, () => {
+  it('on Linux, counts only the CPUs a process is pinned to (taskset, as a cpuset would)', { skip: process.platform !== 'linux' || os.availableParallelism() < 2 ? 'needs Linux and two CPUs' : false }, (t) => {
     const script = `
       import { readCpuTimes } from ${JSON.stringify(new URL('../../src/core/cpu-spare-sampler.ts', import.meta.url).href)};
       const before = readCpuTimes(); const started = performance.now();
       setTimeout(() => { const after = readCpuTimes(); console.log(JSON.stringify({ total: after.total - before.total, wall: performance.now() - started })); }, 500);`;
-    const out = execFileSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    // Pinned to the first CPU this process may run on (a cpuset need not include CPU 0).
+    const cpu = /^Cpus_allowed_list:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]!;
+    let out: string;
+    try {
+      out = execFileSync('taskset', ['-c', cpu, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return t.skip('no taskset here (util-linux)');
+      throw error;
+    }
     const { total, wall } = JSON.parse(out) as { total: number; wall: number };
     // One CPU's time, not all of them (the tick is 10 ms, hence the margin).
     assert.ok(total > 0.6 * wall && total < 1.4 * wall, `${total} ms of CPU time in ${wall} ms on one CPU`);
