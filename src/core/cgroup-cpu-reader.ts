@@ -11,16 +11,17 @@
  *    `cpu.cfs_quota_us` (-1 for none) over `cpu.cfs_period_us`;
  *  - the CPU time used by the group, everything in it included: v2 `cpu.stat` usage_usec, v1
  *    `cpuacct.usage` (ns) of the same group in the cpuacct hierarchy;
- *  - the periods the group was active in, and those in which it reached its quota and was held
- *    back: `cpu.stat` nr_periods and nr_throttled (v1 and v2).
+ *  - the periods in which it reached its quota and was held back: `cpu.stat` nr_throttled (v1
+ *    and v2).
  *
  * Where the groups are: /proc/self/cgroup names the process's group in each hierarchy, and
  * /proc/self/mountinfo where each hierarchy is mounted and which part of it (a container usually
  * sees its own group as the root of the mount).
  *
- * BUG: inside a cgroup namespace the levels above the container's own group are out of sight
- * (a pod's quota, with cgroup v2 and Kubernetes), and files that cannot be read (a masked /sys,
- * a sandbox without cgroupfs) leave the host's CPU reading alone, without a word.
+ * BUG: in a container (any runtime, cgroup v1 or v2) the groups above the container's own are
+ * out of sight: its cgroupfs shows its own group as the root, so a Kubernetes pod's quota is
+ * seen only by a node running outside a container. And files that cannot be read (a masked
+ * /sys, a sandbox without cgroupfs) leave the host's CPU reading alone, without a word.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,10 +32,11 @@ export interface CgroupQuotaLevel {
   dir: string;
   /** Cores' worth of CPU time the quota allows per unit of wall-clock time (quota / period). */
   cores: number;
+  /** The quota's period, in ms. */
+  periodMs: number;
   /** CPU time the group and everything in it have used, in ms. */
   usedMs: number;
-  /** Periods in which the group was active, and those in which it was held back at its quota. */
-  periods: number;
+  /** Periods in which the group was held back at its quota (a count since the group began). */
   throttled: number;
 }
 
@@ -110,7 +112,8 @@ function mountFor(mounts: readonly CgroupMount[], groupPath: string): CgroupMoun
 /** The directory of a group in `mount` (which shows it). */
 function dirOf(mount: CgroupMount, groupPath: string, fsRoot: string): string {
   const root = mount.root === '/' ? '' : mount.root;
-  return path.join(fsRoot, mount.mountPoint, groupPath.slice(root.length));
+  // Without a trailing slash, so that a level is named alike however it was reached.
+  return path.join(fsRoot, mount.mountPoint, groupPath.slice(root.length)).replace(/(.)\/$/, '$1');
 }
 
 /** The group and each ancestor the mount shows, as group paths, the group first. */
@@ -145,7 +148,7 @@ function v2Level(dir: string): CgroupQuotaLevel | undefined {
   if (!(quota! > 0 && period! > 0)) return undefined;
   const stat = cpuStat(dir);
   const usec = stat.get('usage_usec');
-  return usec === undefined ? undefined : { dir, cores: quota! / period!, usedMs: usec / 1000, periods: stat.get('nr_periods') ?? 0, throttled: stat.get('nr_throttled') ?? 0 };
+  return usec === undefined ? undefined : { dir, cores: quota! / period!, periodMs: period! / 1000, usedMs: usec / 1000, throttled: stat.get('nr_throttled') ?? 0 };
 }
 
 /** v1: a level with a quota in `cpu.cfs_quota_us`, its use read from `cpuacctDir`, or undefined. */
@@ -156,7 +159,7 @@ function v1Level(dir: string, cpuacctDir: string | undefined): CgroupQuotaLevel 
   const usage = readText(path.join(cpuacctDir, 'cpuacct.usage'));
   if (usage === undefined || !/^\d+\s*$/.test(usage)) return undefined;
   const stat = cpuStat(dir);
-  return { dir, cores: quota / period, usedMs: Number(usage) / 1e6, periods: stat.get('nr_periods') ?? 0, throttled: stat.get('nr_throttled') ?? 0 };
+  return { dir, cores: quota / period, periodMs: period / 1000, usedMs: Number(usage) / 1e6, throttled: stat.get('nr_throttled') ?? 0 };
 }
 
 /**

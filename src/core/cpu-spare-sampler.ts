@@ -9,11 +9,11 @@
  *    their lines of /proc/stat, which also count softirq and steal (a virtual machine's time
  *    taken by its host) as busy; elsewhere os.cpus(), which has no iowait, softirq or steal;
  *  - each CPU quota of its control group and of the group's ancestors (core/cgroup-cpu-reader.ts):
- *    the share of the quota's time the group left unused over the window, times the share of
- *    its periods in which it was not held back at the quota. A container sees its host's
- *    /proc/stat, and held to half a core on an idle host it has none to spare. (Over a window
- *    of a few periods the time a throttled group used swings by a period's quota with where
- *    the window falls; that it was held back is the surer sign.)
+ *    the share of the quota's time that group left unused over the window, and at most the
+ *    share of the window outside the periods in which the group was held back at the quota. A
+ *    container sees its host's /proc/stat, and held to half a core on an idle host it has none
+ *    to spare. (Over a window of a few periods the time a throttled group used swings by a
+ *    period's quota with where the window falls; that it was held back is the surer sign.)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -138,10 +138,10 @@ export function cpuSpareSampler(options: CpuSpareSamplerOptions = {}): () => num
     for (const level of quota) {
       const before = lastQuota.find((l) => l.dir === level.dir);
       if (!before) continue;
-      const unused = Math.max(0, 1 - (level.usedMs - before.usedMs) / (level.cores * (at - lastAt)));
-      const periods = level.periods - before.periods;
-      const heldBack = periods > 0 ? Math.min(1, (level.throttled - before.throttled) / periods) : 0;
-      share = Math.min(share, unused * (1 - heldBack));
+      const windowMs = at - lastAt;
+      const unused = Math.max(0, 1 - (level.usedMs - before.usedMs) / (level.cores * windowMs));
+      const heldBack = Math.min(1, ((level.throttled - before.throttled) * level.periodMs) / windowMs);
+      share = Math.min(share, unused, 1 - heldBack);
     }
     last = current;
     lastQuota = quota;

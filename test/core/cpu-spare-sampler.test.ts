@@ -67,45 +67,49 @@ describe('CPU spare time', () => {
     assert.equal(spareShare(), 1, 'counters that did not move: nothing to go by');
   });
 
-  it("under CPU quotas, reads each quota's unused share, less the periods held back at it, when that is smaller", () => {
+  it("under CPU quotas, reads each quota's unused share, and at most the share of the window it was not held back at it, when smaller", () => {
     let now = 0;
     let counters: CpuTimes = { spare: 0, total: 0 };
-    const level = (dir: string, cores: number, usedMs: number, periods: number, throttled: number): CgroupQuotaLevel => ({ dir, cores, usedMs, periods, throttled });
-    let quota = [level('/app', 0.5, 0, 0, 0)];
+    /** One more window of `ms` on the host's two CPUs, `share` of it spare. */
+    const window = (ms: number, share = 0.9) => {
+      now += ms;
+      counters = { spare: counters.spare + 2 * ms * share, total: counters.total + 2 * ms };
+    };
+    const app = (usedMs: number, throttled: number): CgroupQuotaLevel => ({ dir: '/app', cores: 0.5, periodMs: 100, usedMs, throttled });
+    const pod = (usedMs: number): CgroupQuotaLevel => ({ dir: '/pod', cores: 1.5, periodMs: 100, usedMs, throttled: 0 });
+    let quota = [app(0, 0)];
     const spareShare = cpuSpareSampler({ read: () => counters, readQuota: () => quota, now: () => now });
-    // 1,000 ms of wall clock at half a core allows 500 ms; the group used 375 of them.
-    counters = { spare: 1600, total: 2000 }; // the host's two CPUs, mostly idle
-    quota = [level('/app', 0.5, 375, 10, 0)];
-    now = 1000;
+    // A second at half a core allows 500 ms; the group used 375 of them.
+    window(1000);
+    quota = [app(375, 0)];
     assert.equal(spareShare(), 0.25);
-    counters = { spare: 1700, total: 4000 }; // the host got busier: its share is the smaller one
-    quota = [level('/app', 0.5, 500, 20, 0)];
-    now = 2000;
-    assert.equal(spareShare(), 0.05);
-    counters = { spare: 3700, total: 6000 };
-    quota = [level('/app', 0.5, 875, 30, 10)]; // a quarter unused on average, but held back in every period
-    now = 3000;
-    assert.equal(spareShare(), 0);
-    counters = { spare: 5700, total: 8000 };
-    quota = [level('/app', 0.5, 1250, 40, 15)]; // a quarter unused, held back in half its periods
-    now = 4000;
-    assert.equal(spareShare(), 0.125);
-    counters = { spare: 7700, total: 10_000 };
-    quota = [level('/app', 0.5, 1770, 50, 15)]; // a period's overrun, settled in the next
-    now = 5000;
-    assert.equal(spareShare(), 0);
-    counters = { spare: 9700, total: 12_000 };
-    quota = [level('/app', 0.5, 1895, 60, 15), level('/pod', 1.5, 0, 0, 0)]; // the pod's quota, first seen
-    now = 6000;
-    assert.equal(spareShare(), 0.75, 'a quota first seen waits for the next window');
-    counters = { spare: 11_700, total: 14_000 };
-    quota = [level('/app', 0.5, 2020, 70, 15), level('/pod', 1.5, 1125, 10, 0)]; // a sidecar used the pod's
-    now = 7000;
-    assert.equal(spareShare(), 0.25, "the pod's quota, the tighter one now");
-    quota = []; // the quotas were lifted
-    counters = { spare: 13_700, total: 16_000 };
-    now = 8000;
-    assert.equal(spareShare(), 1);
+    window(1000, 0.05);
+    quota = [app(500, 0)];
+    assert.equal(spareShare(), 0.05, 'the host got busier: its share is the smaller one');
+    window(1000);
+    quota = [app(875, 10)];
+    assert.equal(spareShare(), 0, 'a quarter unused on average, but held back all the window');
+    window(1000);
+    quota = [app(1100, 15)];
+    assert.equal(spareShare(), 0.5, 'held back for half the window');
+    window(10_000);
+    quota = [app(2100, 16)];
+    assert.equal(spareShare(), 0.8, 'held back once in a long quiet spell: a fifth used');
+    window(1000);
+    quota = [app(2620, 16)];
+    assert.equal(spareShare(), 0, "a period's overrun, settled in the next");
+    window(1000);
+    quota = [app(2745, 16), pod(0)];
+    assert.equal(spareShare(), 0.75, 'the pod quota, first seen, waits for the next window');
+    window(1000);
+    quota = [app(2870, 16), pod(1125)];
+    assert.equal(spareShare(), 0.25, "a sidecar used most of the pod's quota: the tighter one now");
+    window(1000);
+    quota = [pod(1875)];
+    assert.equal(spareShare(), 0.5, "the container's quota lifted: the pod's is compared with its own last reading");
+    window(1000);
+    quota = [];
+    assert.equal(spareShare(), 0.9, 'no quota left: the CPUs alone');
   });
 
   it('on Linux, counts only the CPUs a process is pinned to (taskset, as a cpuset would)', { skip: process.platform !== 'linux' || os.availableParallelism() < 2 ? 'needs Linux and two CPUs' : false }, (t) => {
