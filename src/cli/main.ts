@@ -14,6 +14,7 @@ import type { KeyCredentials } from '../auth/api-keys.ts';
 import { CHECKPOINT_KEY_FILE, loadSigner } from '../log/log-key.ts';
 import { generateSigner, parseVerifierKey, type NoteVerifier } from '../log/signed-note.ts';
 import { DEFAULT_FORWARD_LEASE_MS } from '../forward/destination-worker.ts';
+import { SEARCH_YIELD_CHOICES } from '../query/search-pacing.ts';
 
 const program = new Command('veritrail').description('A tamper-evident audit log service').showHelpAfterError();
 
@@ -42,9 +43,9 @@ program
   .addOption(new Option('--audit-reads', 'also record reads of the management API in self-audit').env('VERITRAIL_AUDIT_READS'))
   .addOption(new Option('--metrics-access <who>', 'who may read GET /metrics: public, or org (an ORG_OWNER key)').choices(['public', 'org']).env('VERITRAIL_METRICS_ACCESS').default(DEFAULT_METRICS_ACCESS))
   .addOption(new Option('--rate-limit <per-minute>', 'requests per minute per key (0: no limit)').env('VERITRAIL_RATE_LIMIT').default(String(DEFAULT_RATE_LIMIT_PER_MINUTE)))
-  .addOption(new Option('--search-yield <when>', 'whether search indexing yields to ingest on a saturated machine: auto (on with PostgreSQL), on, off').choices(['auto', 'on', 'off']).env('VERITRAIL_SEARCH_YIELD').default('auto'))
+  .addOption(new Option('--search-yield <when>', 'whether search indexing yields to ingest on a saturated machine: auto (on with PostgreSQL), on, off, or backlog (whenever ingest has a backlog, whatever the CPU: for PostgreSQL on another machine)').choices(Object.keys(SEARCH_YIELD_CHOICES)).env('VERITRAIL_SEARCH_YIELD').default('auto'))
   .addOption(new Option('--forward-lease-ms <ms>', 'with a shared store: how long one node holds delivery of a destination unrenewed (another takes over a dead node\'s destinations within it)').env('VERITRAIL_FORWARD_LEASE_MS').default(String(DEFAULT_FORWARD_LEASE_MS)))
-  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string; searchYield: 'auto' | 'on' | 'off'; forwardLeaseMs: string }) => {
+  .action(async (options: { port: string; host: string; data: string; store?: string; originHost?: string; checkpointKey?: string; logLevel: string; region?: string; auditReads?: boolean; serverSecret?: string; metricsAccess: 'public' | 'org'; rateLimit: string; searchYield: keyof typeof SEARCH_YIELD_CHOICES; forwardLeaseMs: string }) => {
     // The server (HTTP, every dialect) is loaded only to serve: the offline commands stay light.
     const { serve } = await import('./serve.ts');
     await serve({
@@ -61,7 +62,7 @@ program
       metricsAccess: options.metricsAccess,
       rateLimitPerMinute: Number(options.rateLimit),
       forwarding: { leaseMs: Number(options.forwardLeaseMs) },
-      searchPacing: options.searchYield === 'auto' ? {} : { enabled: options.searchYield === 'on' },
+      searchPacing: { ...SEARCH_YIELD_CHOICES[options.searchYield] },
     });
   });
 

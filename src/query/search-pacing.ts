@@ -24,8 +24,9 @@
  * Only where the store's search writes run in a database server (`searchWritesInServer`,
  * PostgreSQL) by default: on SQLite they run in the niced thread itself, and resting would only
  * add lag. The node's view is its own: the node indexing for several (the search lease,
- * search-indexer.ts) yields to its own backlog, and to the CPUs it can see (not PostgreSQL's
- * when that runs elsewhere).
+ * search-indexer.ts) yields to its own backlog, and to the CPUs it can see. PostgreSQL's, when
+ * it runs elsewhere, it cannot: there `backlog` (SEARCH_YIELD_CHOICES) yields on the backlog
+ * alone, with the same bound.
  */
 import { systemClock, type Clock } from '../core/clock.ts';
 import { cpuSpareSampler } from '../core/cpu-spare-sampler.ts';
@@ -55,9 +56,23 @@ export interface SearchPacingConfig {
    * as the machine allows even while a burst is accepted more slowly.
    */
   enabled?: boolean;
-  /** Instead of reading this machine's CPUs, take this share of CPU time as spare (tests). Default: read them. */
+  /**
+   * Instead of reading this machine's CPUs, take this share of CPU time as spare. Default: read
+   * them. 0 makes search yield on ingest's backlog alone (`--search-yield backlog`): for
+   * PostgreSQL on another machine, whose CPUs the node cannot see.
+   */
   assumeSpareShare?: number;
 }
+
+/** The `--search-yield` choices, and the configuration each stands for. */
+export const SEARCH_YIELD_CHOICES = {
+  /** On with PostgreSQL, off with SQLite, gated on this machine's CPU. */
+  auto: {},
+  on: { enabled: true },
+  off: { enabled: false },
+  /** On, gated on ingest's backlog alone. */
+  backlog: { enabled: true, assumeSpareShare: 0 },
+} as const satisfies Record<string, SearchPacingConfig>;
 
 export interface SearchPacingOptions {
   /** The share of CPU time spare lately, 0 to 1 (default: this machine's, core/cpu-spare-sampler.ts). */

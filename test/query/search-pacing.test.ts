@@ -1,7 +1,7 @@
 /** When search indexing yields to ingest (query/search-pacing.ts). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_BACKLOG_FRESH_MS, DEFAULT_MAX_YIELD_MS, SearchPacing, searchPacingFor } from '../../src/query/search-pacing.ts';
+import { DEFAULT_BACKLOG_FRESH_MS, DEFAULT_MAX_YIELD_MS, SEARCH_YIELD_CHOICES, SearchPacing, searchPacingFor } from '../../src/query/search-pacing.ts';
 import type { Store } from '../../src/store/store.ts';
 
 /** A pacing over CPUs whose spare share, and a clock whose time, the test sets. */
@@ -82,5 +82,20 @@ describe('search pacing', () => {
     const assumed = searchPacingFor(store(false), { enabled: true, assumeSpareShare: 0 })!;
     assumed.noteBacklog(true);
     assert.equal(assumed.restAfter('a', 10), 30, 'an assumed share of 0: saturated');
+  });
+
+  it('--search-yield: auto, on and off as above; backlog yields on the backlog alone, whatever this machine has spare', () => {
+    const store = (searchWritesInServer: boolean) => ({ capabilities: { engine: 'x', concurrentWriters: false, searchWritesInServer } }) as unknown as Store;
+    assert.ok(searchPacingFor(store(true), SEARCH_YIELD_CHOICES.auto) instanceof SearchPacing);
+    assert.equal(searchPacingFor(store(false), SEARCH_YIELD_CHOICES.auto), undefined);
+    assert.ok(searchPacingFor(store(false), SEARCH_YIELD_CHOICES.on) instanceof SearchPacing);
+    assert.equal(searchPacingFor(store(true), SEARCH_YIELD_CHOICES.off), undefined);
+    // This machine's CPUs are not read at all: an idle machine (PostgreSQL elsewhere) yields too.
+    const backlog = searchPacingFor(store(true), SEARCH_YIELD_CHOICES.backlog)!;
+    assert.equal(backlog.restAfter('a', 10), 0, 'no backlog: full pace');
+    backlog.noteBacklog(true);
+    assert.equal(backlog.restAfter('a', 10), 30);
+    backlog.noteBacklog(false);
+    assert.equal(backlog.restAfter('a', 10), 0, 'the backlog gone: full pace again');
   });
 });
