@@ -115,13 +115,21 @@ function note(measured: Measured, nodes: number): string {
 
 /**
  * The median batched events/s of the rounds (nearest rank: the middle one, rounds being odd),
- * and a note prefix listing every round's rate when there were several.
+ * and a note prefix listing every round's rate when there were several, then `more`.
  */
-function medianOfRounds(measured: readonly Measured[]): { value: number; note: string } {
+function medianOfRounds(measured: readonly Measured[], more = ''): { value: number; note: string } {
   const rates = measured.map((m) => m.load.okRate * BATCH);
   const value = percentileSorted([...rates].sort((a, b) => a - b), 50);
   const each = rates.map((r) => Math.round(r).toLocaleString('en-US')).join(' / ');
-  return { value, note: rates.length > 1 ? `median of ${rates.length} rounds (${each} events/s); round 1: ` : '' };
+  return { value, note: rates.length > 1 ? `median of ${rates.length} rounds (${each} events/s)${more}; round 1: ` : '' };
+}
+
+/**
+ * Each round's two-node rate over its one-node rate: the two ran back to back, so a round's
+ * ratio is spared most of the drift between rounds that the medians are not.
+ */
+function roundRatios(one: readonly Measured[], two: readonly Measured[]): string {
+  return `, each round's ratio to one node ${one.map((m, i) => (two[i]!.load.okRate / m.load.okRate).toFixed(2)).join(' / ')}`;
 }
 
 export const postgres: Scenario = {
@@ -153,7 +161,7 @@ export const postgres: Scenario = {
     }
     const [batched, two] = [oneNode[0]!, twoNodes[0]!];
     const oneMedian = medianOfRounds(oneNode);
-    const twoMedian = medianOfRounds(twoNodes);
+    const twoMedian = medianOfRounds(twoNodes, roundRatios(oneNode, twoNodes));
 
     figures.push({
       id: 'ingest.batched.pg.events_per_s',
