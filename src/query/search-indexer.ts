@@ -139,6 +139,12 @@ export class SearchIndexer implements SearchIndexing {
       const seen = this.seenSizes.get(projectId);
       if (!seen || treeSize > seen.size) this.seenSizes.set(projectId, { size: treeSize, at: seen ? Date.now() : 0 });
     }
+    // A node standing by (another holds the search lease) only follows the log: its poll reads
+    // the log's progress every SHARED_POLL_MS, instead of two queries after each commit.
+    if (this.lease && !this.lease.held) {
+      this.following.add(projectId);
+      return;
+    }
     this.dirty.add(projectId);
     this.running ??= this.run();
   }
@@ -178,8 +184,10 @@ export class SearchIndexer implements SearchIndexing {
     try {
       if (await this.lease!.hold()) {
         for (const log of await this.store.searchBacklog()) this.markDirty(log.projectId, log.treeSize);
-      } else {
-        for (const projectId of this.following) this.markDirty(projectId);
+      } else if (this.following.size > 0) {
+        // indexLog reads each followed log's progress, and stops following it once caught up.
+        for (const projectId of this.following) this.dirty.add(projectId);
+        this.running ??= this.run();
       }
     } catch (error) {
       this.options.onError?.('(search lease)', error);

@@ -314,12 +314,20 @@ describe('search indexer', () => {
     const url = await cluster.createDatabase();
     t.after(() => cluster.dropDatabase(url));
     const shared = { checkpointKey: generateSigner('indexer.test').signerText, serverSecret: randomBytes(32).toString('base64') };
-    // Each node over a store of its own (inline indexer), counting the chunks it indexes.
+    // Each node over a store of its own (inline indexer), counting the chunks it indexes and
+    // the times it reads how far the index got.
     const indexedBy = new Map<string, number>();
+    const progressReadsBy = new Map<string, number>();
     const openNode = async (name: string) => {
       const store = await PgStore.open({ url });
       const counting = new Proxy(store, {
         get(target, key, receiver) {
+          if (key === 'searchIndexSize') {
+            return (projectId: string) => {
+              progressReadsBy.set(name, (progressReadsBy.get(name) ?? 0) + 1);
+              return target.searchIndexSize(projectId);
+            };
+          }
           if (key !== 'indexForSearch') return Reflect.get(target, key, receiver);
           return (...args: Parameters<Store['indexForSearch']>) => {
             indexedBy.set(name, (indexedBy.get(name) ?? 0) + 1);
@@ -346,10 +354,19 @@ describe('search indexer', () => {
     assert.equal(odd.hits.length, 200);
     assert.equal(odd.lag, 0);
     assert.equal(indexedBy.get('b') ?? 0, 0, 'b indexed nothing while a held the search lease');
+    // Standing by, b reads the index's progress when it polls (every 100 ms), not after each of
+    // its commits.
+    const readsBefore = progressReadsBy.get('b') ?? 0;
+    const started = performance.now();
+    for (let i = 0; i < 60; i++) await ingest(b, project.id, 1, 400 + i);
+    const polls = Math.ceil((performance.now() - started) / 100) + 1;
+    const reads = (progressReadsBy.get('b') ?? 0) - readsBefore;
+    assert.ok(reads <= polls, `${reads} progress reads over 60 commits and ${polls} polls`);
+    assert.equal(await b.searchIndexer.waitFor(project.id, 460, 60_000), 460);
 
     await a.close();
     const before = indexedBy.get('a');
-    await ingest(b, project.id, 100, 400);
+    await ingest(b, project.id, 40, 460);
     assert.equal(await b.searchIndexer.waitFor(project.id, 500, 60_000), 500, 'b took the indexing over');
     assert.ok((indexedBy.get('b') ?? 0) > 0);
     assert.equal(indexedBy.get('a'), before);
