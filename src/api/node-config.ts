@@ -71,7 +71,9 @@ export interface NodeConfig {
   sequencerHooks?: SequencerHooks;
   /**
    * Whether search yields to ingest while the machine is saturated (query/search-pacing.ts).
-   * Default: on with PostgreSQL, off with SQLite. Example: `{ enabled: false }`.
+   * Default: on with PostgreSQL, off with SQLite. Examples: `{ enabled: false }`; with
+   * PostgreSQL on another machine, `{ assumeSpareShare: 0 }` to yield on this node's backlog
+   * alone (`--search-yield backlog`, SEARCH_YIELD_CHOICES).
    */
   searchPacing?: SearchPacingConfig;
   /** Worker threads preparing large ingest bodies (parse, canonicalise, hash). Default: cores - 1; 0: inline. */

@@ -139,9 +139,10 @@ export class SearchIndexer implements SearchIndexing {
       const seen = this.seenSizes.get(projectId);
       if (!seen || treeSize > seen.size) this.seenSizes.set(projectId, { size: treeSize, at: seen ? Date.now() : 0 });
     }
-    // A node standing by (another holds the search lease) only follows the log: its poll reads
-    // the log's progress every SHARED_POLL_MS, instead of two queries after each commit.
-    if (this.lease && !this.lease.held) {
+    // A node standing by (the store refused it the search lease) only follows the log: its
+    // poll reads the log's progress every SHARED_POLL_MS, instead of two queries after each
+    // commit. A node that never asked, or whose lease lapsed, asks at once (indexLog).
+    if (this.lease?.refused) {
       this.following.add(projectId);
       return;
     }
@@ -185,8 +186,11 @@ export class SearchIndexer implements SearchIndexing {
       if (await this.lease!.hold()) {
         for (const log of await this.store.searchBacklog()) this.markDirty(log.projectId, log.treeSize);
       } else if (this.following.size > 0) {
-        // indexLog reads each followed log's progress, and stops following it once caught up.
+        // indexLog reads each followed log's progress, and follows it again while it is behind.
+        // Taken out of `following` first, so that a commit or a search that marks the log while
+        // its progress is being read keeps it followed, for the next poll.
         for (const projectId of this.following) this.dirty.add(projectId);
+        this.following.clear();
         this.running ??= this.run();
       }
     } catch (error) {
@@ -226,7 +230,6 @@ export class SearchIndexer implements SearchIndexing {
     if (this.lease && !(await this.lease.hold())) {
       // Another node indexes: follow its progress until the log is caught up.
       if (indexed < size) this.following.add(projectId);
-      else this.following.delete(projectId);
       return;
     }
     this.following.delete(projectId);

@@ -58,8 +58,8 @@ export interface SearchPacingConfig {
   enabled?: boolean;
   /**
    * Instead of reading this machine's CPUs, take this share of CPU time as spare. Default: read
-   * them. 0 makes search yield on ingest's backlog alone (`--search-yield backlog`): for
-   * PostgreSQL on another machine, whose CPUs the node cannot see.
+   * them. 0 makes search yield on this node's ingest backlog alone (`--search-yield backlog`):
+   * for PostgreSQL on another machine, whose CPUs the node cannot see.
    */
   assumeSpareShare?: number;
 }
@@ -70,8 +70,8 @@ export const SEARCH_YIELD_CHOICES = {
   auto: {},
   on: { enabled: true },
   off: { enabled: false },
-  /** On, gated on ingest's backlog alone. */
-  backlog: { enabled: true, assumeSpareShare: 0 },
+  /** As auto (off with SQLite, where resting only adds lag), gated on this node's backlog alone. */
+  backlog: { assumeSpareShare: 0 },
 } as const satisfies Record<string, SearchPacingConfig>;
 
 export interface SearchPacingOptions {

@@ -46,6 +46,14 @@ export class Lease {
     return Date.now() < this.until;
   }
 
+  /**
+   * Whether the store refused this process the lease lately (within a tenth of the lease): it
+   * stands by. False before it ever asked, and once a held lease has lapsed.
+   */
+  get refused(): boolean {
+    return this.until === 0 && Date.now() < this.askAgainAt;
+  }
+
   /** Gives the lease up, if held, so that another holder may take it at once. */
   async drop(): Promise<void> {
     if (this.until === 0) return;

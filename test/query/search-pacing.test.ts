@@ -84,7 +84,7 @@ describe('search pacing', () => {
     assert.equal(assumed.restAfter('a', 10), 30, 'an assumed share of 0: saturated');
   });
 
-  it('--search-yield: auto, on and off as above; backlog yields on the backlog alone, whatever this machine has spare', () => {
+  it('--search-yield: auto, on and off as above; backlog yields on the backlog alone, whatever this machine has spare, and like auto not on SQLite', () => {
     const store = (searchWritesInServer: boolean) => ({ capabilities: { engine: 'x', concurrentWriters: false, searchWritesInServer } }) as unknown as Store;
     assert.ok(searchPacingFor(store(true), SEARCH_YIELD_CHOICES.auto) instanceof SearchPacing);
     assert.equal(searchPacingFor(store(false), SEARCH_YIELD_CHOICES.auto), undefined);
@@ -97,5 +97,6 @@ describe('search pacing', () => {
     assert.equal(backlog.restAfter('a', 10), 30);
     backlog.noteBacklog(false);
     assert.equal(backlog.restAfter('a', 10), 0, 'the backlog gone: full pace again');
+    assert.equal(searchPacingFor(store(false), SEARCH_YIELD_CHOICES.backlog), undefined, 'on SQLite resting would only add lag');
   });
 });
