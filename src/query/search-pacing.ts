@@ -12,10 +12,10 @@
  * So search yields to events waiting for a commit, and only when the machine has no CPU to
  * spare: while the node's sequencer reports a backlog and less than a tenth of the CPU time the
  * node may use is spare (its CPUs, and its container's CPU quota: core/cpu-spare-sampler.ts),
- * the indexer rests after each chunk for three times
- * as long as the chunk took, at most a second, keeping one chunk in flight. Either condition
- * gone, it indexes at full pace again: the CPU it leaves is then spare, so it takes it back,
- * and under a load the machine can carry with a tenth to spare search keeps up as before.
+ * the indexer rests after each chunk for three times as long as the chunk took, at most a
+ * second, keeping one chunk in flight. Either condition gone, it indexes at full pace again:
+ * the CPU it leaves is then spare, so it takes it back, and under a load the machine can carry
+ * with a tenth to spare search keeps up as before.
  * Yielding is bounded, log by log: a minute after a log's first rest since its index last
  * reached its size, the indexer stops resting for that log until it has caught up again, so
  * that past that minute a sustained overload costs search no more than it did before. What a
