@@ -93,9 +93,14 @@ function parseProcCgroup(text: string): Array<{ version: 1 | 2; controllers: Set
   return groups;
 }
 
+/** The group path of the mount's root, without its trailing slash ('' for the hierarchy's root). */
+function rootOf(mount: CgroupMount): string {
+  return mount.root === '/' ? '' : mount.root;
+}
+
 /** Whether `groupPath` lies in the part of its hierarchy that `mount` shows. */
 function shows(mount: CgroupMount, groupPath: string): boolean {
-  const root = mount.root === '/' ? '' : mount.root;
+  const root = rootOf(mount);
   return root === '' || groupPath === root || groupPath.startsWith(`${root}/`);
 }
 
@@ -111,17 +116,16 @@ function mountFor(mounts: readonly CgroupMount[], groupPath: string): CgroupMoun
 
 /** The directory of a group in `mount` (which shows it). */
 function dirOf(mount: CgroupMount, groupPath: string, fsRoot: string): string {
-  const root = mount.root === '/' ? '' : mount.root;
   // Without a trailing slash, so that a level is named alike however it was reached.
-  return path.join(fsRoot, mount.mountPoint, groupPath.slice(root.length)).replace(/(.)\/$/, '$1');
+  return path.join(fsRoot, mount.mountPoint, groupPath.slice(rootOf(mount).length)).replace(/(.)\/$/, '$1');
 }
 
 /** The group and each ancestor the mount shows, as group paths, the group first. */
 function levels(mount: CgroupMount, groupPath: string): string[] {
-  const root = mount.root === '/' ? '' : mount.root;
+  const root = rootOf(mount);
   const paths = [groupPath];
-  while (paths.at(-1)!.length > root.length && paths.at(-1) !== '/') paths.push(path.posix.dirname(paths.at(-1)!));
-  return paths.filter((p) => p.length >= root.length);
+  for (let p = groupPath; p.length > root.length && p !== '/'; ) paths.push((p = path.posix.dirname(p)));
+  return paths;
 }
 
 function readText(file: string): string | undefined {

@@ -261,7 +261,7 @@ export class SearchIndexer implements SearchIndexing {
         this.record(projectId, indexed, size);
         // Yield to ingest if the machine needs it and more is left, of this log or another; at
         // least, let other work on this thread run.
-        const more = indexed < size || [...this.dirty].some((other) => other !== projectId);
+        const more = indexed < size || this.dirty.size > (this.dirty.has(projectId) ? 1 : 0);
         const rest = more && this.pacing ? this.pacing.restAfter(projectId, performance.now() - started) : 0;
         this.yielding = rest > 0;
         if (rest > 0 && !this.stopped) await this.rest(rest);

@@ -34,7 +34,7 @@ export class Lease {
   async hold(): Promise<boolean> {
     const now = Date.now();
     if (now < this.until - this.ms / 2) return true;
-    if (this.until === 0 && now < this.askAgainAt) return false;
+    if (this.refused) return false;
     const held = await this.store.takeLease(this.name, this.holder, this.ms);
     this.until = held ? now + this.ms : 0;
     if (!held) this.askAgainAt = now + this.ms / 10;

@@ -71,7 +71,7 @@ describe('CPU spare time', () => {
     let now = 0;
     let counters: CpuTimes = { spare: 0, total: 0 };
     /** One more window of `ms` on the host's two CPUs, `share` of it spare. */
-    const window = (ms: number, share = 0.9) => {
+    const window = (ms: number, share: number) => {
       now += ms;
       counters = { spare: counters.spare + 2 * ms * share, total: counters.total + 2 * ms };
     };
@@ -79,37 +79,25 @@ describe('CPU spare time', () => {
     const pod = (usedMs: number): CgroupQuotaLevel => ({ dir: '/pod', cores: 1.5, periodMs: 100, usedMs, throttled: 0 });
     let quota = [app(0, 0)];
     const spareShare = cpuSpareSampler({ read: () => counters, readQuota: () => quota, now: () => now });
-    // A second at half a core allows 500 ms; the group used 375 of them.
-    window(1000);
-    quota = [app(375, 0)];
-    assert.equal(spareShare(), 0.25);
-    window(1000, 0.05);
-    quota = [app(500, 0)];
-    assert.equal(spareShare(), 0.05, 'the host got busier: its share is the smaller one');
-    window(1000);
-    quota = [app(875, 10)];
-    assert.equal(spareShare(), 0, 'a quarter unused on average, but held back all the window');
-    window(1000);
-    quota = [app(1100, 15)];
-    assert.equal(spareShare(), 0.5, 'held back for half the window');
-    window(10_000);
-    quota = [app(2100, 16)];
-    assert.equal(spareShare(), 0.8, 'held back once in a long quiet spell: a fifth used');
-    window(1000);
-    quota = [app(2620, 16)];
-    assert.equal(spareShare(), 0, "a period's overrun, settled in the next");
-    window(1000);
-    quota = [app(2745, 16), pod(0)];
-    assert.equal(spareShare(), 0.75, 'the pod quota, first seen, waits for the next window');
-    window(1000);
-    quota = [app(2870, 16), pod(1125)];
-    assert.equal(spareShare(), 0.25, "a sidecar used most of the pod's quota: the tighter one now");
-    window(1000);
-    quota = [pod(1875)];
-    assert.equal(spareShare(), 0.5, "the container's quota lifted: the pod's is compared with its own last reading");
-    window(1000);
-    quota = [];
-    assert.equal(spareShare(), 0.9, 'no quota left: the CPUs alone');
+    // Each window: its length, the host's spare share, the quota levels read at its end, the
+    // share expected, and why. The first: a second at half a core allows 500 ms, 375 were used.
+    const windows: Array<[ms: number, hostShare: number, levels: CgroupQuotaLevel[], expected: number, why: string]> = [
+      [1000, 0.9, [app(375, 0)], 0.25, 'a quarter of the quota unused'],
+      [1000, 0.05, [app(500, 0)], 0.05, 'the host got busier: its share is the smaller one'],
+      [1000, 0.9, [app(875, 10)], 0, 'a quarter unused on average, but held back all the window'],
+      [1000, 0.9, [app(1100, 15)], 0.5, 'held back for half the window'],
+      [10_000, 0.9, [app(2100, 16)], 0.8, 'held back once in a long quiet spell: a fifth used'],
+      [1000, 0.9, [app(2620, 16)], 0, "a period's overrun, settled in the next"],
+      [1000, 0.9, [app(2745, 16), pod(0)], 0.75, 'the pod quota, first seen, waits for the next window'],
+      [1000, 0.9, [app(2870, 16), pod(1125)], 0.25, "a sidecar used most of the pod's quota: the tighter one now"],
+      [1000, 0.9, [pod(1875)], 0.5, "the container's quota lifted: the pod's is compared with its own last reading"],
+      [1000, 0.9, [], 0.9, 'no quota left: the CPUs alone'],
+    ];
+    for (const [ms, hostShare, levels, expected, why] of windows) {
+      window(ms, hostShare);
+      quota = levels;
+      assert.equal(spareShare(), expected, why);
+    }
   });
 
   it('on Linux, counts only the CPUs a process is pinned to (taskset, as a cpuset would)', { skip: process.platform !== 'linux' || os.availableParallelism() < 2 ? 'needs Linux and two CPUs' : false }, (t) => {

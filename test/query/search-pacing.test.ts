@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { DEFAULT_BACKLOG_FRESH_MS, DEFAULT_MAX_YIELD_MS, SEARCH_YIELD_CHOICES, SearchPacing, searchPacingFor } from '../../src/query/search-pacing.ts';
 import type { Store } from '../../src/store/store.ts';
 
+/** A store that is only its capabilities: whether its search writes run in a database server. */
+const store = (searchWritesInServer: boolean) => ({ capabilities: { engine: 'x', concurrentWriters: false, searchWritesInServer } }) as unknown as Store;
+
 /** A pacing over CPUs whose spare share, and a clock whose time, the test sets. */
 function pacingWith(spare: number) {
   const machine = { spare, now: 0, readings: 0 };
@@ -75,7 +78,6 @@ describe('search pacing', () => {
   });
 
   it('is on by default where the search writes run in a database server (PostgreSQL), off on SQLite, and either way when configured', () => {
-    const store = (searchWritesInServer: boolean) => ({ capabilities: { engine: 'x', concurrentWriters: false, searchWritesInServer } }) as unknown as Store;
     assert.ok(searchPacingFor(store(true)) instanceof SearchPacing);
     assert.equal(searchPacingFor(store(false)), undefined);
     assert.equal(searchPacingFor(store(true), { enabled: false }), undefined);
@@ -85,12 +87,12 @@ describe('search pacing', () => {
   });
 
   it('--search-yield: auto, on and off as above; backlog yields on the backlog alone, whatever this machine has spare, and like auto not on SQLite', () => {
-    const store = (searchWritesInServer: boolean) => ({ capabilities: { engine: 'x', concurrentWriters: false, searchWritesInServer } }) as unknown as Store;
     assert.ok(searchPacingFor(store(true), SEARCH_YIELD_CHOICES.auto) instanceof SearchPacing);
     assert.equal(searchPacingFor(store(false), SEARCH_YIELD_CHOICES.auto), undefined);
     assert.ok(searchPacingFor(store(false), SEARCH_YIELD_CHOICES.on) instanceof SearchPacing);
     assert.equal(searchPacingFor(store(true), SEARCH_YIELD_CHOICES.off), undefined);
     // This machine's CPUs are not read at all: an idle machine (PostgreSQL elsewhere) yields too.
+    // (A sampler of them would read all spare this soon after it was made.)
     const backlog = searchPacingFor(store(true), SEARCH_YIELD_CHOICES.backlog)!;
     assert.equal(backlog.restAfter('a', 10), 0, 'no backlog: full pace');
     backlog.noteBacklog(true);
