@@ -94,7 +94,7 @@ export class VeritrailNode {
       const secretBox = new SecretBox(loadOrCreateServerSecret(config.dataDir, config.serverSecret, { create: !store.capabilities.concurrentWriters }));
       const reader = new TreeReader(store);
       await verifyAtStart(store, reader, signer);
-      const checkpointer = new Checkpointer(store, reader, signer, { intervalMs: config.checkpointIntervalMs, clock });
+      const checkpointer = new Checkpointer(store, signer, { intervalMs: config.checkpointIntervalMs, clock });
       const metrics = createMetrics();
       const forwarder = new Forwarder(store, secretBox, { clock, ...config.forwarding });
       const onRest = (ms: number) => metrics.searchYieldSeconds.inc(ms / 1000);

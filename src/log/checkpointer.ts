@@ -31,7 +31,7 @@ import type { CheckpointRecord, Store } from '../store/store.ts';
 import { formatCheckpoint } from './checkpoint.ts';
 import { openNote, signNote, type NoteSigner } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
-import type { TreeReader } from './tree-reader.ts';
+import { TreeReader } from './tree-reader.ts';
 
 /** How often a growing log gets a new checkpoint (spec: at most once a second). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
@@ -88,12 +88,18 @@ export class Checkpointer {
   /** Set by stop() for its last pass, which signs without leases. */
   private stopping = false;
 
+  /**
+   * Its own reader, with no tile cache: it checks the tiles as stored now, not as a proof read
+   * them earlier (tiles a cache holds would hide a rewrite).
+   */
+  private readonly reader: TreeReader;
+
   constructor(
     private readonly store: Store,
-    private readonly reader: TreeReader,
     private readonly signer: NoteSigner,
     private readonly options: CheckpointerOptions = {},
   ) {
+    this.reader = new TreeReader(store, 0);
     this.intervalMs = options.intervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     this.clock = options.clock ?? systemClock;
     this.holder = store.capabilities.concurrentWriters ? leaseHolder() : undefined;

@@ -44,7 +44,7 @@ describe('checkpointer', () => {
     t.after(() => handle.destroy());
     const project = testProject();
     await handle.store.createProject(project);
-    const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 20 });
+    const checkpointer = new Checkpointer(handle.store, signer, { intervalMs: 20 });
     checkpointer.start();
     t.after(() => checkpointer.stop());
     const envelopes = Array.from({ length: 10 }, (_, i) => Buffer.from(`{"i":${i}}`));
@@ -63,7 +63,7 @@ describe('checkpointer', () => {
       t.after(() => handle.destroy());
       const project = testProject();
       await handle.store.createProject(project);
-      const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer);
+      const checkpointer = new Checkpointer(handle.store, signer);
       await checkpointer.signLog(project.id);
       const envelopes = Array.from({ length: 20 }, (_, i) => Buffer.from(`{"i":${i}}`));
       await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
@@ -78,7 +78,7 @@ describe('checkpointer', () => {
     t.after(() => handle.destroy());
     const project = testProject();
     await handle.store.createProject(project);
-    const checkpointer = new Checkpointer(handle.store, new TreeReader(handle.store), signer);
+    const checkpointer = new Checkpointer(handle.store, signer);
     const envelopes = Array.from({ length: 5 }, (_, i) => Buffer.from(`{"i":${i}}`));
     await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
     await checkpointer.signLog(project.id);
@@ -121,7 +121,7 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
     const { handle, other, project } = await twoStoresOneLog(t, 5000);
     const stores = [handle.store, other];
     const counters = stores.map(countingHashes);
-    const nodes = stores.map((store) => new Checkpointer(store, new TreeReader(store), signer, { intervalMs: 50 }));
+    const nodes = stores.map((store) => new Checkpointer(store, signer, { intervalMs: 50 }));
     // Both nodes wait for the checkpoint before either signs; the one refused the lease answers
     // its waiter with the other's checkpoint, on the pass it was refused or the next one.
     const waiting = Promise.all(nodes.map((node) => node.waitFor(project.id, 5000)));
@@ -147,7 +147,7 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
       await new Promise((resolve) => setTimeout(resolve, 100));
       return hashEntries(...args);
     };
-    const slow = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50, signingLeaseMs: 1000 });
+    const slow = new Checkpointer(handle.store, signer, { intervalMs: 50, signingLeaseMs: 1000 });
     const counter = countingHashes(other);
     // When the other node asked for the lease, and whether it got it.
     const asked: Array<{ at: number; got: boolean }> = [];
@@ -158,7 +158,7 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
       return got;
     };
     // Its lease as short, so that a refused node asks again every 100 ms.
-    const second = new Checkpointer(other, new TreeReader(other), signer, { intervalMs: 50, signingLeaseMs: 1000 });
+    const second = new Checkpointer(other, signer, { intervalMs: 50, signingLeaseMs: 1000 });
     t.after(() => Promise.all([slow.stop(), second.stop()]));
     slow.markDirty(project.id);
     let signedAt = Infinity;
@@ -192,7 +192,7 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
     handle.store.takeLease = async (...args) => grants++ === 0 && takeLease(...args);
     const errors: unknown[] = [];
     // A lease of 1 ms: the pass asks to renew it after its first chunk.
-    const node = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50, signingLeaseMs: 1, onFatal: (_id, error) => errors.push(error) });
+    const node = new Checkpointer(handle.store, signer, { intervalMs: 50, signingLeaseMs: 1, onFatal: (_id, error) => errors.push(error) });
     t.after(() => node.stop());
     node.markDirty(project.id);
     await node.runPass();
@@ -207,7 +207,7 @@ describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 
     const { handle, other, project } = await twoStoresOneLog(t, 3000);
     // The other node holds the log's signing lease, as if it were signing (or had died doing so).
     assert.ok(await other.takeLease(`checkpoint/${project.id}`, 'another node', 60_000));
-    const node = new Checkpointer(handle.store, new TreeReader(handle.store), signer, { intervalMs: 50 });
+    const node = new Checkpointer(handle.store, signer, { intervalMs: 50 });
     node.markDirty(project.id);
     await node.runPass();
     assert.equal(await handle.store.latestCheckpoint(project.id), undefined, 'refused the lease, it signed nothing');
