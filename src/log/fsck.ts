@@ -8,6 +8,7 @@
 import { HASH_SIZE } from './hashing.ts';
 import { parseCheckpoint } from './checkpoint.ts';
 import { openNote, type NoteVerifier } from './signed-note.ts';
+import { SUMMARY_RUN } from './tile-summary.ts';
 import { TreeEdge } from './tree-edge.ts';
 import type { Store, TileWrite } from '../store/store.ts';
 
@@ -70,24 +71,36 @@ export async function fsckLog(store: Store, projectId: string, verifier: NoteVer
 }
 
 /**
- * Compares rebuilt tiles with the stored ones; returns the first leaf under the first differing
- * hash of the lowest level that differs. A changed entry changes its level-0 hash and every
- * hash above it, so the lowest level names the entry itself; a difference only higher up means
- * a stored interior tile was changed, and names the first leaf under the changed hash.
+ * Compares rebuilt tiles (and full tiles' summaries) with the stored ones; returns the first
+ * leaf under the first differing hash of the lowest level that differs. A changed entry changes
+ * its level-0 hash and every hash above it, so the lowest level names the entry itself; a
+ * difference only higher up, or only in a summary, means a stored tile was changed, and names
+ * the first leaf under the changed hash. A full tile stored without a summary (written before
+ * summaries existed) is fine: proofs climb its hashes instead.
  */
 async function firstTileMismatch(store: Store, projectId: string, tiles: readonly TileWrite[]): Promise<number | undefined> {
-  const stored = await store.readTiles(projectId, tiles);
+  const stored = await store.readTilesWithSummaries(projectId, tiles);
   let best: { level: number; leaf: number } | undefined;
   tiles.forEach((tile, i) => {
     const have = stored[i];
-    const want = tile.hashes;
-    for (let h = 0; h < want.length / HASH_SIZE; h++) {
-      const wanted = want.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE);
-      if (have && have.length >= (h + 1) * HASH_SIZE && have.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE).equals(wanted)) continue;
-      const leaf = (tile.index * 256 + h) * 256 ** tile.level;
-      if (!best || tile.level < best.level || (tile.level === best.level && leaf < best.leaf)) best = { level: tile.level, leaf };
-      break;
-    }
+    // A changed hash changes the summary above it too: the summary counts only when the hashes agree.
+    const first = firstDifference(tile.hashes, have?.hashes, 1) ?? (tile.summary && have?.summary ? firstDifference(tile.summary, have.summary, SUMMARY_RUN) : undefined);
+    if (first === undefined) return;
+    const leaf = (tile.index * 256 + first) * 256 ** tile.level;
+    if (!best || tile.level < best.level || (tile.level === best.level && leaf < best.leaf)) best = { level: tile.level, leaf };
   });
   return best?.leaf;
+}
+
+/**
+ * The first hash of `want` that `have` lacks or holds differently, as the index of the first
+ * tile hash under it (each of `want`'s hashes stands for `span` of the tile's); undefined when
+ * none differs.
+ */
+function firstDifference(want: Buffer, have: Buffer | undefined, span: number): number | undefined {
+  for (let h = 0; h < want.length / HASH_SIZE; h++) {
+    const wanted = want.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE);
+    if (!have || have.length < (h + 1) * HASH_SIZE || !have.subarray(h * HASH_SIZE, (h + 1) * HASH_SIZE).equals(wanted)) return h * span;
+  }
+  return undefined;
 }

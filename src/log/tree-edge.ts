@@ -4,6 +4,7 @@
  * holds at most 255 hashes per level, so a log's edge costs a few KiB of memory.
  */
 import { HASH_SIZE, nodeHash, perfectRoot, EMPTY_ROOT } from './hashing.ts';
+import { summariseTile } from './tile-summary.ts';
 import { TILE_WIDTH, tileWidthAt } from './tiles.ts';
 import type { TileRef, TileWrite } from '../store/store.ts';
 
@@ -71,10 +72,12 @@ export class TreeEdge {
         dirty.add(level);
         carry = undefined;
         if (hashes.length === TILE_WIDTH) {
-          // The tile is full: write it whole, and its root becomes one hash of the level above.
+          // The tile is full: write it whole with its summary, and its root becomes one hash of
+          // the level above.
           const index = size / TILE_WIDTH ** (level + 1) - 1;
-          tiles.push({ level, index, hashes: Buffer.concat(hashes) });
-          carry = perfectRoot(hashes);
+          const { summary, root } = summariseTile(hashes);
+          tiles.push({ level, index, hashes: Buffer.concat(hashes), summary });
+          carry = root;
           hashes.length = 0;
         }
       }

@@ -3,25 +3,51 @@
  * from its tiles, in O(log n) tile reads: a proof names its ranges (merkle.ts), the ranges name
  * complete subtrees, the subtrees name tiles, and all the tiles are fetched in one store call.
  *
- * Full tiles never change, so they are cached with the interior nodes computed from them; a
- * proof's deepest tile otherwise costs up to 255 hashes to climb. Partial tiles are read fresh.
+ * Inside a full tile, a proof's nodes are folded from the tile's summary (tile-summary.ts): at
+ * most 22 hashes, where climbing the tile's own hashes costs up to 247. Tiles without one
+ * (partial, or written before summaries) are climbed, and keep the nodes they computed.
+ *
+ * Tiles are cached. A full tile never changes, and a partial one only grows: its first w hashes
+ * stay as they are, so a tile read at width w answers any tree in which it is w wide or less.
+ * Partial tiles are cached too, and replaced by a wider read when a larger tree needs it. They
+ * matter as much as full ones: every proof in a tree of n climbs the partial tiles of n's right
+ * edge, and most proofs are asked in the same few trees (the latest checkpoints), so those
+ * climbs were repeated for every proof.
  */
 import { HASH_SIZE, nodeHash, EMPTY_ROOT } from './hashing.ts';
 import { consistencyRanges, foldRange, inclusionRanges, rangeSubtrees, type Range, type Subtree } from './merkle.ts';
+import { nodeFromSummary, SUMMARY_BYTES } from './tile-summary.ts';
 import { locateSubtree, TILE_WIDTH, tileWidthAt } from './tiles.ts';
 import type { Store, TileRef } from '../store/store.ts';
 
-/** How many full tiles the reader keeps; each costs up to 16 KiB with its interior nodes. */
+/** How many tiles the reader keeps; each costs up to 16 KiB with its interior nodes. */
 export const DEFAULT_TILE_CACHE_SIZE = 2048;
 
-/** A tile's hashes and, lazily, the perfect-subtree nodes above them inside the tile. */
+/**
+ * A tile's hashes and its summary, or else, lazily, the perfect-subtree nodes above its hashes
+ * inside the tile.
+ */
 class LoadedTile {
   /** inner[h][i]: the node of height h over hashes [i·2^h, (i+1)·2^h); inner[0] are the hashes. */
   private readonly inner: Buffer[][] = [];
-  constructor(readonly hashes: Buffer) {}
+  /** The summary, if the tile is full and was stored with one of the right length. */
+  private readonly summary: Buffer | undefined;
+
+  constructor(
+    readonly hashes: Buffer,
+    summary: Buffer | undefined,
+  ) {
+    this.summary = hashes.length === TILE_WIDTH * HASH_SIZE && summary?.length === SUMMARY_BYTES ? summary : undefined;
+  }
+
+  /** How many hashes the tile held when it was read. */
+  get width(): number {
+    return Math.floor(this.hashes.length / HASH_SIZE);
+  }
 
   node(innerHeight: number, offset: number): Buffer {
     if (innerHeight === 0) return this.hash(offset);
+    if (this.summary) return nodeFromSummary(this.hashes, this.summary, innerHeight, offset);
     return this.innerNode(innerHeight, offset >> innerHeight);
   }
 
@@ -38,7 +64,7 @@ class LoadedTile {
 }
 
 export class TreeReader {
-  /** Full tiles by `${projectId}/${level}/${index}`; Map order gives least-recently-used first. */
+  /** Tiles by `${projectId}/${level}/${index}`, each as wide as last read; Map order gives least-recently-used first. */
   private readonly cache = new Map<string, LoadedTile>();
 
   constructor(
@@ -87,22 +113,22 @@ export class TreeReader {
       const { tile } = locateSubtree(subtree);
       const key = `${tile.level}/${tile.index}`;
       if (tiles.has(key) || missing.some((t) => t.level === tile.level && t.index === tile.index)) continue;
-      const cached = this.cached(projectId, key);
+      const cached = this.cached(projectId, key, tileWidthAt(tile.level, tile.index, size));
       if (cached) tiles.set(key, cached);
       else missing.push(tile);
     }
     if (missing.length > 0) {
-      const read = await this.store.readTiles(projectId, missing);
+      const read = await this.store.readTilesWithSummaries(projectId, missing);
       missing.forEach((tile, i) => {
-        const bytes = read[i];
+        const bytes = read[i]?.hashes;
         const width = tileWidthAt(tile.level, tile.index, size);
         if (!bytes || bytes.length < width * HASH_SIZE) {
           throw new Error(`couldn't read tile ${tile.level}/${tile.index} of project ${projectId}: stored tree is shorter than ${size}`);
         }
-        const loaded = new LoadedTile(bytes);
+        const loaded = new LoadedTile(bytes, read[i]!.summary);
         const key = `${tile.level}/${tile.index}`;
         tiles.set(key, loaded);
-        if (bytes.length === TILE_WIDTH * HASH_SIZE) this.remember(projectId, key, loaded);
+        this.remember(projectId, key, loaded);
       });
     }
     return (subtree) => {
@@ -111,18 +137,21 @@ export class TreeReader {
     };
   }
 
-  private cached(projectId: string, key: string): LoadedTile | undefined {
+  /** The cached tile, if it is at least `width` hashes wide. */
+  private cached(projectId: string, key: string, width: number): LoadedTile | undefined {
     const full = `${projectId}/${key}`;
     const tile = this.cache.get(full);
-    if (tile) {
-      this.cache.delete(full);
-      this.cache.set(full, tile);
-    }
+    if (!tile || tile.width < width) return undefined;
+    this.cache.delete(full);
+    this.cache.set(full, tile);
     return tile;
   }
 
+  /** Keeps `tile`, in place of any narrower copy. */
   private remember(projectId: string, key: string, tile: LoadedTile): void {
-    this.cache.set(`${projectId}/${key}`, tile);
+    const full = `${projectId}/${key}`;
+    this.cache.delete(full);
+    this.cache.set(full, tile);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
 }

@@ -77,6 +77,14 @@ export interface TileWrite {
   index: number;
   /** The concatenated 32-byte hashes; 1 to 256 of them. */
   hashes: Buffer;
+  /** A full tile's summary (log/tile-summary.ts); none for a partial one. */
+  summary?: Buffer;
+}
+
+/** A stored tile and its summary, if it was written with one. */
+export interface StoredTile {
+  hashes: Buffer;
+  summary: Buffer | undefined;
 }
 
 /**
@@ -429,6 +437,9 @@ export interface Store {
 
   /** Stored tiles, in the order asked; undefined where a tile does not exist. Concurrent: yes. */
   readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>>;
+
+  /** readTiles with each tile's summary, for proofs (log/tree-reader.ts). Concurrent: yes. */
+  readTilesWithSummaries(projectId: string, tiles: readonly TileRef[]): Promise<Array<StoredTile | undefined>>;
 
   /**
    * Stores a checkpoint; durable and atomic. Resolves false (nothing written) when the log

@@ -11,6 +11,10 @@ import { appendLeaves, ENGINES, initStore, testProject, type TestStore } from '.
 import { leafHash } from '../../src/log/hashing.ts';
 import { TreeReader } from '../../src/log/tree-reader.ts';
 import { TreeEdge } from '../../src/log/tree-edge.ts';
+import type { TileRef } from '../../src/store/store.ts';
+import { SUMMARY_BYTES } from '../../src/log/tile-summary.ts';
+import { fsckLog } from '../../src/log/fsck.ts';
+import { generateSigner } from '../../src/log/signed-note.ts';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
 
 /** Deterministic pseudo-random numbers, so a failure can be replayed. */
@@ -61,6 +65,94 @@ for (const engine of ENGINES) {
           assert.ok(verifyConsistency(m, n, reference.mth(0, m), root, proof), `verify consistency(${m}, ${n})`);
         }
       }
+    });
+
+    it('proofs in one tree read each tile once; a grown tree reads its grown tiles again', async () => {
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      const reference = new ReferenceTree();
+      const grow = async (count: number) => {
+        const hashes = Array.from({ length: count }, () => randomBytes(32));
+        hashes.forEach((h) => reference.pushLeafHash(h));
+        await appendLeaves(store, project.id, hashes);
+      };
+      const read: string[] = [];
+      const counted = new Proxy(store, {
+        get(target, name) {
+          if (name === 'readTilesWithSummaries') {
+            return (projectId: string, tiles: TileRef[]) => {
+              read.push(...tiles.map((t) => `${t.level}/${t.index}`));
+              return target.readTilesWithSummaries(projectId, tiles);
+            };
+          }
+          const value = Reflect.get(target, name) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const reader = new TreeReader(counted);
+      const random = rng(3);
+      const checkProofs = async (n: number) => {
+        for (let k = 0; k < 40; k++) {
+          const m = Math.floor(random() * n);
+          assert.deepEqual(await reader.inclusionProof(project.id, m, n), reference.path(m, 0, n), `inclusion(${m}, ${n})`);
+          const old = 1 + Math.floor(random() * n);
+          assert.deepEqual(await reader.consistencyProof(project.id, old, n), old === n ? [] : reference.consistency(old, n), `consistency(${old}, ${n})`);
+        }
+      };
+      // 300 leaves: tile 0/0 is full, 0/1 holds 44 hashes and 1/0 one; the proofs climb both
+      // partial ones (the right edge of the tree) again and again.
+      await grow(300);
+      await checkProofs(300);
+      assert.deepEqual(read.sort(), ['0/0', '0/1', '1/0']);
+      // Grown to 310, tile 0/1 is wider than the copy read at 300: read again, once.
+      await grow(10);
+      read.length = 0;
+      await checkProofs(310);
+      assert.deepEqual(read, ['0/1']);
+      // The wider copy still answers the tree of 300.
+      read.length = 0;
+      await checkProofs(300);
+      assert.deepEqual(read, []);
+    });
+
+    it('full tiles are stored with summaries that proofs use; tiles without one are climbed; fsck checks them', async () => {
+      const { store } = handle;
+      const project = testProject();
+      await store.createProject(project);
+      const reference = new ReferenceTree();
+      const envelopes = Array.from({ length: 5000 }, (_, i) => Buffer.from(`{"n":${i}}`)); // fsck hashes them again
+      envelopes.forEach((e) => reference.push(e));
+      await appendLeaves(store, project.id, envelopes.map(leafHash), envelopes);
+      const n = 5000;
+      const [full, partial] = await store.readTilesWithSummaries(project.id, [{ level: 0, index: 3 }, { level: 0, index: 19 }]);
+      assert.equal(full!.summary?.length, SUMMARY_BYTES, 'a full tile has its summary');
+      assert.equal(partial!.summary, undefined, 'a partial tile has none');
+      const random = rng(11);
+      const checked = [768, 783, 799, 1023, ...Array.from({ length: 30 }, () => Math.floor(random() * n))];
+      const proofsMatch = async (reader: TreeReader) => {
+        for (const m of checked) assert.deepEqual(await reader.inclusionProof(project.id, m, n), reference.path(m, 0, n), `inclusion(${m}, ${n})`);
+        for (const m of checked) assert.deepEqual(await reader.consistencyProof(project.id, m + 1, n), reference.consistency(m + 1, n), `consistency(${m + 1}, ${n})`);
+      };
+      await proofsMatch(new TreeReader(store));
+      const rewrite = (summary: Buffer | undefined) => store.append([{ projectId: project.id, fromSize: n, entries: [], tiles: [{ level: 0, index: 3, hashes: full!.hashes, ...(summary ? { summary } : {}) }] }]);
+
+      // One byte of the summary's second run (leaves 784 to 799) changed behind the log's back:
+      // proofs through it come out wrong (and fail to verify), and fsck names leaf 784.
+      const changed = Buffer.from(full!.summary!);
+      changed[32]! ^= 1;
+      await rewrite(changed);
+      const proof = await new TreeReader(store).inclusionProof(project.id, 768, n);
+      assert.ok(!verifyInclusion(768, n, reference.leaves[768]!, proof, reference.mth(0, n)), 'a proof through the changed summary does not verify');
+      const bad = await fsckLog(store, project.id, generateSigner('fsck.test'));
+      assert.equal(bad.ok, false);
+      assert.equal(bad.firstBadIndex, 784);
+
+      // A tile written before summaries existed has none: proofs climb its hashes, fsck passes.
+      await rewrite(undefined);
+      assert.equal((await store.readTilesWithSummaries(project.id, [{ level: 0, index: 3 }]))[0]!.summary, undefined);
+      await proofsMatch(new TreeReader(store));
+      assert.equal((await fsckLog(store, project.id, generateSigner('fsck.test'))).ok, true);
     });
 
     it('random proofs at random sizes up to 100,000', async () => {

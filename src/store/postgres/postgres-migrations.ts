@@ -178,4 +178,11 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       `CREATE INDEX digest_nonce_uses_by_issue ON digest_nonce_uses (issued_sec)`,
     ],
   },
+  {
+    // SQLite's migration 6: a full tile's summary (log/tile-summary.ts); NULL for partial tiles
+    // and older ones.
+    version: 10,
+    name: 'tile summaries',
+    statements: [`ALTER TABLE tiles ADD COLUMN summary bytea`],
+  },
 ];

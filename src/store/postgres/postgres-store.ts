@@ -32,6 +32,7 @@ import {
   type StoreCapabilities,
   type StoredEntry,
   type StoredLeafHash,
+  type StoredTile,
   type TileRef,
 } from '../store.ts';
 import { DEFAULT_POSTGRES_POOL_SIZE, describePostgresUrl, sessionOptions, type PostgresConfig } from './postgres-config.ts';
@@ -420,12 +421,16 @@ export class PgStore implements Store {
   }
 
   async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {
+    return (await this.readTilesWithSummaries(projectId, tiles)).map((tile) => tile?.hashes);
+  }
+
+  async readTilesWithSummaries(projectId: string, tiles: readonly TileRef[]): Promise<Array<StoredTile | undefined>> {
     if (tiles.length === 0) return [];
-    const { rows } = await this.query<{ level: number; idx: number; hashes: Buffer }>(
-      'SELECT t.level, t.idx, t.hashes FROM unnest($2::smallint[], $3::bigint[]) AS r(level, idx) JOIN tiles t ON t.project_pk = $1 AND t.level = r.level AND t.idx = r.idx',
+    const { rows } = await this.query<{ level: number; idx: number; hashes: Buffer; summary: Buffer | null }>(
+      'SELECT t.level, t.idx, t.hashes, t.summary FROM unnest($2::smallint[], $3::bigint[]) AS r(level, idx) JOIN tiles t ON t.project_pk = $1 AND t.level = r.level AND t.idx = r.idx',
       [await this.pk(projectId), tiles.map((t) => t.level), tiles.map((t) => t.index)],
     );
-    const byKey = new Map(rows.map((row) => [`${row.level}/${row.idx}`, row.hashes]));
+    const byKey = new Map(rows.map((row) => [`${row.level}/${row.idx}`, { hashes: row.hashes, summary: row.summary ?? undefined }]));
     return tiles.map((t) => byKey.get(`${t.level}/${t.index}`));
   }
 

@@ -100,6 +100,12 @@ export const SQLITE_MIGRATIONS: Migration[] = [
     name: 'forwarding status',
     statements: [`ALTER TABLE forward_cursors ADD COLUMN status TEXT`],
   },
+  {
+    // A full tile's summary (log/tile-summary.ts); NULL for partial tiles and older ones.
+    version: 6,
+    name: 'tile summaries',
+    statements: [`ALTER TABLE tiles ADD COLUMN summary BLOB`],
+  },
 ];
 
 /**

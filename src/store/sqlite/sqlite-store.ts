@@ -47,6 +47,7 @@ import {
   type StoreCapabilities,
   type StoredEntry,
   type StoredLeafHash,
+  type StoredTile,
   type TileRef,
 } from '../store.ts';
 import { DEFAULT_SQLITE_INDEX_CACHE_KIB, SQLITE_SEARCH_READ_CACHE_KIB, sqlitePaths, type SqliteConfig } from './sqlite-config.ts';
@@ -180,8 +181,8 @@ export class SqliteStore implements Store {
       insertEntry: db.prepare('INSERT INTO entries (key, envelope) VALUES (?, ?)'),
       entry: db.prepare<[number], { envelope: Buffer }>('SELECT envelope FROM entries WHERE key = ?'),
       entries: db.prepare<[number, number], { key: number; envelope: Buffer }>('SELECT key, envelope FROM entries WHERE key >= ? AND key < ? ORDER BY key'),
-      putTile: db.prepare('INSERT INTO tiles (project_pk, level, idx, hashes) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET hashes = excluded.hashes'),
-      tile: db.prepare<[number, number, number], { hashes: Buffer }>('SELECT hashes FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
+      putTile: db.prepare('INSERT INTO tiles (project_pk, level, idx, hashes, summary) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET hashes = excluded.hashes, summary = excluded.summary'),
+      tile: db.prepare<[number, number, number], { hashes: Buffer; summary: Buffer | null }>('SELECT hashes, summary FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
       insertKey: db.prepare('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash, type, digest_ha1_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       keyByHash: db.prepare<[string], KeyRow>(
         `SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.secret_hash = ? AND k.revoked_at IS NULL`,
@@ -448,7 +449,7 @@ export class SqliteStore implements Store {
           const newSize = append.fromSize + append.entries.length;
           if (newSize > SQLITE_MAX_ENTRIES) throw new Error(`project ${append.projectId} would pass ${SQLITE_MAX_ENTRIES} entries`);
           for (let i = 0; i < append.entries.length; i++) this.stmt.insertEntry.run(entryKey(pk, append.fromSize + i), append.entries[i]!.envelope);
-          for (const tile of append.tiles) this.stmt.putTile.run(pk, tile.level, tile.index, tile.hashes);
+          for (const tile of append.tiles) this.stmt.putTile.run(pk, tile.level, tile.index, tile.hashes, tile.summary ?? null);
           this.stmt.setTreeSize.run(newSize, pk);
         }
       })
@@ -543,9 +544,16 @@ export class SqliteStore implements Store {
   }
 
   async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {
+    return (await this.readTilesWithSummaries(projectId, tiles)).map((tile) => tile?.hashes);
+  }
+
+  async readTilesWithSummaries(projectId: string, tiles: readonly TileRef[]): Promise<Array<StoredTile | undefined>> {
     this.check();
     const pk = this.pk(projectId);
-    return tiles.map((tile) => this.stmt.tile.get(pk, tile.level, tile.index)?.hashes);
+    return tiles.map((tile) => {
+      const row = this.stmt.tile.get(pk, tile.level, tile.index);
+      return row && { hashes: row.hashes, summary: row.summary ?? undefined };
+    });
   }
 
   async putCheckpoint(checkpoint: CheckpointRecord): Promise<boolean> {
