@@ -27,7 +27,7 @@
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
 import { Lease, leaseHolder } from '../store/lease.ts';
-import type { CheckpointRecord, Store } from '../store/store.ts';
+import type { CheckpointRecord, Store, TileWrite } from '../store/store.ts';
 import { formatCheckpoint } from './checkpoint.ts';
 import { openNote, signNote, type NoteSigner } from './signed-note.ts';
 import { TreeEdge } from './tree-edge.ts';
@@ -218,6 +218,23 @@ export class Checkpointer {
    * the log's state if the caller has just read it; `lease`, the signing lease the caller holds,
    * renewed between verified chunks (SigningLeaseLost if another node has taken it).
    */
+  /**
+   * The stored summaries of the tiles that filled up must be the ones these entries make (a
+   * tile stored without one is fine): roots never read a summary, proofs do, so a wrong one
+   * would otherwise pass every check and make proofs fail to verify.
+   */
+  private async checkSummaries(projectId: string, tiles: readonly TileWrite[]): Promise<void> {
+    const full = tiles.filter((tile) => tile.summary);
+    if (full.length === 0) return;
+    const stored = await this.store.readTilesWithSummaries(projectId, full);
+    full.forEach((tile, i) => {
+      const summary = stored[i]?.summary;
+      if (summary && !summary.equals(tile.summary!)) {
+        throw new FatalError(`project ${projectId}: the stored summary of tile ${tile.level}/${tile.index} disagrees with the stored entries`);
+      }
+    });
+  }
+
   async signLog(projectId: string, read?: LogState, lease?: Lease): Promise<CheckpointRecord | undefined> {
     const project = await this.store.getProject(projectId);
     if (!project) return undefined;
@@ -248,7 +265,9 @@ export class Checkpointer {
       const stored = await this.reader.leafHashes(projectId, start, end, size);
       const bad = hashes.findIndex((h, i) => !h.equals(stored[i]!));
       if (bad >= 0) throw new FatalError(`project ${projectId}: entry ${start + bad} does not match its stored leaf hash`);
-      edge = edge.extend(hashes).edge;
+      const extended = edge.extend(hashes);
+      await this.checkSummaries(projectId, extended.tiles);
+      edge = extended.edge;
     }
 
     // 3. The stored tiles at the new size must give the same root.

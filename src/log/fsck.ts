@@ -58,7 +58,7 @@ export async function fsckLog(store: Store, projectId: string, verifier: NoteVer
     for (const piece of cut < hashes.length ? [hashes.slice(0, cut), hashes.slice(cut)] : [hashes]) {
       const extended = edge.extend(piece);
       const bad = await firstTileMismatch(store, projectId, extended.tiles);
-      if (bad !== undefined) return fail(`entry ${bad} does not match the stored leaf hash or tile above it`, bad);
+      if (bad) return fail(bad.problem, bad.leaf);
       edge = extended.edge;
       if (checkpoint && edge.size === checkpoint.treeSize && !edge.root().equals(signedRoot!)) {
         return fail(`the entries up to ${checkpoint.treeSize} do not hash to the signed root`);
@@ -78,18 +78,24 @@ export async function fsckLog(store: Store, projectId: string, verifier: NoteVer
  * the first leaf under the changed hash. A full tile stored without a summary (written before
  * summaries existed) is fine: proofs climb its hashes instead.
  */
-async function firstTileMismatch(store: Store, projectId: string, tiles: readonly TileWrite[]): Promise<number | undefined> {
+async function firstTileMismatch(store: Store, projectId: string, tiles: readonly TileWrite[]): Promise<{ leaf: number; problem: string } | undefined> {
   const stored = await store.readTilesWithSummaries(projectId, tiles);
-  let best: { level: number; leaf: number } | undefined;
+  let best: { level: number; leaf: number; problem: string } | undefined;
   tiles.forEach((tile, i) => {
     const have = stored[i];
+    const hash = firstDifference(tile.hashes, have?.hashes, 1);
     // A changed hash changes the summary above it too: the summary counts only when the hashes agree.
-    const first = firstDifference(tile.hashes, have?.hashes, 1) ?? (tile.summary && have?.summary ? firstDifference(tile.summary, have.summary, SUMMARY_RUN) : undefined);
+    const summary = hash === undefined && tile.summary && have?.summary ? firstDifference(tile.summary, have.summary, SUMMARY_RUN) : undefined;
+    const first = hash ?? summary;
     if (first === undefined) return;
     const leaf = (tile.index * 256 + first) * 256 ** tile.level;
-    if (!best || tile.level < best.level || (tile.level === best.level && leaf < best.leaf)) best = { level: tile.level, leaf };
+    const problem =
+      hash !== undefined
+        ? `entry ${leaf} does not match the stored leaf hash or tile above it`
+        : `the stored summary of tile ${tile.level}/${tile.index} is wrong from entry ${leaf} on: the entries and the tile's hashes are intact, but proofs through it do not verify (with the summary set to NULL, proofs climb the tile's hashes instead)`;
+    if (!best || tile.level < best.level || (tile.level === best.level && leaf < best.leaf)) best = { level: tile.level, leaf, problem };
   });
-  return best?.leaf;
+  return best && { leaf: best.leaf, problem: best.problem };
 }
 
 /**

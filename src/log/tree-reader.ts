@@ -24,8 +24,9 @@ import type { Store, TileRef } from '../store/store.ts';
 export const DEFAULT_TILE_CACHE_SIZE = 2048;
 
 /**
- * A tile's hashes and its summary, or else, lazily, the perfect-subtree nodes above its hashes
- * inside the tile.
+ * A tile's hashes, its summary if it has one, and, lazily, the perfect-subtree nodes inside the
+ * tile that proofs asked for: folded from the summary where there is one, else climbed from the
+ * hashes (keeping every node on the way).
  */
 class LoadedTile {
   /** inner[h][i]: the node of height h over hashes [i·2^h, (i+1)·2^h); inner[0] are the hashes. */
@@ -47,8 +48,10 @@ class LoadedTile {
 
   node(innerHeight: number, offset: number): Buffer {
     if (innerHeight === 0) return this.hash(offset);
-    if (this.summary) return nodeFromSummary(this.hashes, this.summary, innerHeight, offset);
-    return this.innerNode(innerHeight, offset >> innerHeight);
+    if (!this.summary) return this.innerNode(innerHeight, offset >> innerHeight);
+    // Kept like a climbed node: the tiles above level 0 serve nearly every proof.
+    const row = (this.inner[innerHeight] ??= []);
+    return (row[offset >> innerHeight] ??= nodeFromSummary(this.hashes, this.summary, innerHeight, offset));
   }
 
   private hash(i: number): Buffer {
@@ -147,7 +150,7 @@ export class TreeReader {
     return tile;
   }
 
-  /** Keeps `tile`, in place of any narrower copy. */
+  /** Keeps `tile`, in place of the copy held if any (the latest read is at least as wide, but for reads that overlapped). */
   private remember(projectId: string, key: string, tile: LoadedTile): void {
     const full = `${projectId}/${key}`;
     this.cache.delete(full);

@@ -89,6 +89,25 @@ describe('checkpointer', () => {
     await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /no longer match the signed checkpoint/.test(error.message));
     assert.equal((await handle.store.latestCheckpoint(project.id))!.treeSize, 5);
   });
+
+  it("refuses to sign over a full tile whose stored summary is not its entries'; signs over one stored without", async (t) => {
+    const handle = await initStore('sqlite');
+    t.after(() => handle.destroy());
+    const project = testProject();
+    await handle.store.createProject(project);
+    const checkpointer = new Checkpointer(handle.store, signer);
+    const envelopes = Array.from({ length: 300 }, (_, i) => Buffer.from(`{"i":${i}}`));
+    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+    const [tile] = await handle.store.readTilesWithSummaries(project.id, [{ level: 0, index: 0 }]);
+    const rewrite = (summary?: Buffer) => handle.store.append([{ projectId: project.id, fromSize: 300, entries: [], tiles: [{ level: 0, index: 0, hashes: tile!.hashes, ...(summary ? { summary } : {}) }] }]);
+    const changed = Buffer.from(tile!.summary!);
+    changed[0]! ^= 1;
+    await rewrite(changed);
+    await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /stored summary of tile 0\/0 disagrees/.test(error.message));
+    assert.equal(await handle.store.latestCheckpoint(project.id), undefined);
+    await rewrite(undefined); // as stored before summaries existed
+    assert.equal((await checkpointer.signLog(project.id))!.treeSize, 300);
+  });
 });
 
 describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {

@@ -114,6 +114,11 @@ for (const engine of ENGINES) {
       read.length = 0;
       await checkProofs(300);
       assert.deepEqual(read, []);
+      // At 600, tile 0/1 has filled up (and now has a summary) and 1/0 holds two hashes.
+      await grow(290);
+      read.length = 0;
+      await checkProofs(600);
+      assert.deepEqual(read.sort(), ['0/1', '0/2', '1/0']);
     });
 
     it('full tiles are stored with summaries that proofs use; tiles without one are climbed; fsck checks them', async () => {
@@ -147,6 +152,11 @@ for (const engine of ENGINES) {
       const bad = await fsckLog(store, project.id, generateSigner('fsck.test'));
       assert.equal(bad.ok, false);
       assert.equal(bad.firstBadIndex, 784);
+      assert.match(bad.problem!, /the stored summary of tile 0\/3 is wrong from entry 784 on: the entries and the tile's hashes are intact/);
+
+      // A summary of the wrong length is not used: proofs climb the tile's hashes.
+      await rewrite(full!.summary!.subarray(0, SUMMARY_BYTES - 32));
+      await proofsMatch(new TreeReader(store));
 
       // A tile written before summaries existed has none: proofs climb its hashes, fsck passes.
       await rewrite(undefined);

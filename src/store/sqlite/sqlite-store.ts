@@ -182,7 +182,8 @@ export class SqliteStore implements Store {
       entry: db.prepare<[number], { envelope: Buffer }>('SELECT envelope FROM entries WHERE key = ?'),
       entries: db.prepare<[number, number], { key: number; envelope: Buffer }>('SELECT key, envelope FROM entries WHERE key >= ? AND key < ? ORDER BY key'),
       putTile: db.prepare('INSERT INTO tiles (project_pk, level, idx, hashes, summary) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET hashes = excluded.hashes, summary = excluded.summary'),
-      tile: db.prepare<[number, number, number], { hashes: Buffer; summary: Buffer | null }>('SELECT hashes, summary FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
+      tile: db.prepare<[number, number, number], { hashes: Buffer }>('SELECT hashes FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
+      tileWithSummary: db.prepare<[number, number, number], { hashes: Buffer; summary: Buffer | null }>('SELECT hashes, summary FROM tiles WHERE project_pk = ? AND level = ? AND idx = ?'),
       insertKey: db.prepare('INSERT INTO keys (id, project_pk, role, description, created_at, secret_hash, type, digest_ha1_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       keyByHash: db.prepare<[string], KeyRow>(
         `SELECT k.*, p.id AS project_id FROM keys k LEFT JOIN projects p ON p.pk = k.project_pk WHERE k.secret_hash = ? AND k.revoked_at IS NULL`,
@@ -544,14 +545,16 @@ export class SqliteStore implements Store {
   }
 
   async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {
-    return (await this.readTilesWithSummaries(projectId, tiles)).map((tile) => tile?.hashes);
+    this.check();
+    const pk = this.pk(projectId);
+    return tiles.map((tile) => this.stmt.tile.get(pk, tile.level, tile.index)?.hashes);
   }
 
   async readTilesWithSummaries(projectId: string, tiles: readonly TileRef[]): Promise<Array<StoredTile | undefined>> {
     this.check();
     const pk = this.pk(projectId);
     return tiles.map((tile) => {
-      const row = this.stmt.tile.get(pk, tile.level, tile.index);
+      const row = this.stmt.tileWithSummary.get(pk, tile.level, tile.index);
       return row && { hashes: row.hashes, summary: row.summary ?? undefined };
     });
   }
