@@ -4,7 +4,8 @@
  * signs size n after size m, it:
  *   1. folds the stored tiles at size m and requires the root it signed at m;
  *   2. has the store hash the stored bytes of the entries [m, n) (store.ts hashEntries: a leaf
- *      hash is never taken from a cache), extends the tree of size m with them, and
+ *      hash is never taken from a cache), extends the tree of size m with them (requiring the
+ *      stored summary of each tile that fills up, if it has one, to be the one they make), and
  *   3. requires that root to equal the root of the stored tiles at size n, so the tiles it
  *      serves agree with the entries it signed.
  * A failure of any of these is fatal for that log: it stops being signed and the error names
@@ -218,23 +219,6 @@ export class Checkpointer {
    * the log's state if the caller has just read it; `lease`, the signing lease the caller holds,
    * renewed between verified chunks (SigningLeaseLost if another node has taken it).
    */
-  /**
-   * The stored summaries of the tiles that filled up must be the ones these entries make (a
-   * tile stored without one is fine): roots never read a summary, proofs do, so a wrong one
-   * would otherwise pass every check and make proofs fail to verify.
-   */
-  private async checkSummaries(projectId: string, tiles: readonly TileWrite[]): Promise<void> {
-    const full = tiles.filter((tile) => tile.summary);
-    if (full.length === 0) return;
-    const stored = await this.store.readTilesWithSummaries(projectId, full);
-    full.forEach((tile, i) => {
-      const summary = stored[i]?.summary;
-      if (summary && !summary.equals(tile.summary!)) {
-        throw new FatalError(`project ${projectId}: the stored summary of tile ${tile.level}/${tile.index} disagrees with the stored entries`);
-      }
-    });
-  }
-
   async signLog(projectId: string, read?: LogState, lease?: Lease): Promise<CheckpointRecord | undefined> {
     const project = await this.store.getProject(projectId);
     if (!project) return undefined;
@@ -279,6 +263,23 @@ export class Checkpointer {
     const checkpoint: CheckpointRecord = { projectId, treeSize: size, rootHash: root, note, createdAt: isoTime(this.clock.now()) };
     if (!(await this.store.putCheckpoint(checkpoint))) return this.store.latestCheckpoint(projectId);
     return checkpoint;
+  }
+
+  /**
+   * The stored summaries of the tiles that filled up must be the ones these entries make (a
+   * tile stored without one is fine): roots never read a summary, proofs do, so a wrong one
+   * would otherwise pass every check and make proofs fail to verify.
+   */
+  private async checkSummaries(projectId: string, tiles: readonly TileWrite[]): Promise<void> {
+    const full = tiles.filter((tile) => tile.summary);
+    if (full.length === 0) return;
+    const stored = await this.store.readTilesWithSummaries(projectId, full);
+    full.forEach((tile, i) => {
+      const summary = stored[i]?.summary;
+      if (summary && !summary.equals(tile.summary!)) {
+        throw new FatalError(`project ${projectId}: the stored summary of tile ${tile.level}/${tile.index} disagrees with the stored entries`);
+      }
+    });
   }
 
   private release(projectId: string, outcome: CheckpointRecord | Error): void {

@@ -67,7 +67,10 @@ class LoadedTile {
 }
 
 export class TreeReader {
-  /** Tiles by `${projectId}/${level}/${index}`, each as wide as last read; Map order gives least-recently-used first. */
+  /**
+   * Tiles by `${projectId}/${level}/${index}`, each as wide as when it was last read; Map order
+   * gives least-recently-used first.
+   */
   private readonly cache = new Map<string, LoadedTile>();
 
   constructor(
@@ -150,7 +153,10 @@ export class TreeReader {
     return tile;
   }
 
-  /** Keeps `tile`, in place of the copy held if any (the latest read is at least as wide, but for reads that overlapped). */
+  /**
+   * Keeps `tile` in place of the copy held, if any: a later read is at least as wide, but for
+   * reads that overlapped (a narrower copy then costs a read again, never a wrong node).
+   */
   private remember(projectId: string, key: string, tile: LoadedTile): void {
     const full = `${projectId}/${key}`;
     this.cache.delete(full);

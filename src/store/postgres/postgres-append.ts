@@ -16,9 +16,9 @@
  * Its text never changes, so each connection prepares it once: the values are arrays, one
  * element per log, entry or tile, and the entries' bytes (and the tiles', each tile's hashes
  * followed by its summary if it has one) travel as one binary parameter, cut apart by their
- * lengths in SQL. The earlier form wrote a VALUES row per entry
- * into the text: PostgreSQL parsed and planned every append anew, and byte arrays as parameters
- * would have gone as hex text. This one costs PostgreSQL half the CPU per entry (8 against 16 µs
+ * lengths in SQL. The earlier form wrote a VALUES row per entry into the text: PostgreSQL
+ * parsed and planned every append anew, and byte arrays as parameters would have gone as hex
+ * text. This one costs PostgreSQL half the CPU per entry (8 against 16 µs
  * for appends of 700 entries of 1 KiB), and has a fixed number of parameters however many entries
  * an append holds (the protocol allows 65,535).
  */
