@@ -100,8 +100,8 @@ for (const engine of ENGINES) {
           assert.deepEqual(await reader.consistencyProof(project.id, old, n), old === n ? [] : reference.consistency(old, n), `consistency(${old}, ${n})`);
         }
       };
-      // 300 leaves: tile 0/0 is full, 0/1 holds 44 hashes and 1/0 one; the proofs climb both
-      // partial ones (the right edge of the tree) again and again.
+      // 300 leaves: tile 0/0 is full, 0/1 holds 44 hashes and 1/0 one. Every proof in this tree
+      // needs the two partial ones (the tree's right edge); they are read once, then cached.
       await grow(300);
       await checkProofs(300);
       assert.deepEqual(read.sort(), ['0/0', '0/1', '1/0']);
