@@ -90,24 +90,31 @@ describe('checkpointer', () => {
     assert.equal((await handle.store.latestCheckpoint(project.id))!.treeSize, 5);
   });
 
-  it("refuses to sign over a full tile whose stored summary is not its entries'; signs over one stored without", async (t) => {
-    const handle = await initStore('sqlite');
-    t.after(() => handle.destroy());
-    const project = testProject();
-    await handle.store.createProject(project);
-    const checkpointer = new Checkpointer(handle.store, signer);
-    const envelopes = Array.from({ length: 300 }, (_, i) => Buffer.from(`{"i":${i}}`));
-    await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
-    const [tile] = await handle.store.readTilesWithSummaries(project.id, [{ level: 0, index: 0 }]);
-    const rewrite = (summary?: Buffer) => handle.store.append([{ projectId: project.id, fromSize: 300, entries: [], tiles: [{ level: 0, index: 0, hashes: tile!.hashes, ...(summary ? { summary } : {}) }] }]);
-    const changed = Buffer.from(tile!.summary!);
-    changed[0]! ^= 1;
-    await rewrite(changed);
-    await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && /stored summary of tile 0\/0 disagrees/.test(error.message));
-    assert.equal(await handle.store.latestCheckpoint(project.id), undefined);
-    await rewrite(undefined); // as stored before summaries existed
-    assert.equal((await checkpointer.signLog(project.id))!.treeSize, 300);
-  });
+  // Tile 0/0 fills at 256 entries, among the level-0 tiles the check reads anyway; tile 1/0 at
+  // 65,536, above them.
+  for (const { size, level } of [
+    { size: 300, level: 0 },
+    { size: 65_536, level: 1 },
+  ]) {
+    it(`refuses to sign over a full tile whose stored summary is not its entries'; signs over one stored without (tile ${level}/0)`, async (t) => {
+      const handle = await initStore('sqlite');
+      t.after(() => handle.destroy());
+      const project = testProject();
+      await handle.store.createProject(project);
+      const checkpointer = new Checkpointer(handle.store, signer);
+      const envelopes = Array.from({ length: size }, (_, i) => Buffer.from(`{"i":${i}}`));
+      await appendLeaves(handle.store, project.id, envelopes.map(leafHash), envelopes);
+      const [tile] = await handle.store.readTilesWithSummaries(project.id, [{ level, index: 0 }]);
+      const rewrite = (summary?: Buffer) => handle.store.append([{ projectId: project.id, fromSize: size, entries: [], tiles: [{ level, index: 0, hashes: tile!.hashes, ...(summary ? { summary } : {}) }] }]);
+      const changed = Buffer.from(tile!.summary!);
+      changed[0]! ^= 1;
+      await rewrite(changed);
+      await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && new RegExp(`stored summary of tile ${level}/0 disagrees`).test(error.message));
+      assert.equal(await handle.store.latestCheckpoint(project.id), undefined);
+      await rewrite(undefined); // as stored before summaries existed
+      assert.equal((await checkpointer.signLog(project.id))!.treeSize, size);
+    });
+  }
 });
 
 describe('checkpointer on PostgreSQL', { skip: !ENGINES.includes('postgres') && 'VERITRAIL_TEST_ENGINES leaves out postgres' }, () => {

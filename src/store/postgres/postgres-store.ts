@@ -421,18 +421,18 @@ export class PgStore implements Store {
   }
 
   async readTiles(projectId: string, tiles: readonly TileRef[]): Promise<Array<Buffer | undefined>> {
-    return (await this.tileRows(projectId, tiles, 'NULL')).map((tile) => tile?.hashes);
+    return (await this.tileRows(projectId, tiles, false)).map((tile) => tile?.hashes);
   }
 
   async readTilesWithSummaries(projectId: string, tiles: readonly TileRef[]): Promise<Array<StoredTile | undefined>> {
-    return this.tileRows(projectId, tiles, 't.summary');
+    return this.tileRows(projectId, tiles, true);
   }
 
-  /** Stored tiles in the order asked; `summary` is the column to read as the summary ('NULL' for none, so readTiles skips its bytes). */
-  private async tileRows(projectId: string, tiles: readonly TileRef[], summary: 'NULL' | 't.summary'): Promise<Array<StoredTile | undefined>> {
+  /** Stored tiles in the order asked, with their summaries if `withSummaries` (else none is read: readTiles skips the bytes). */
+  private async tileRows(projectId: string, tiles: readonly TileRef[], withSummaries: boolean): Promise<Array<StoredTile | undefined>> {
     if (tiles.length === 0) return [];
     const { rows } = await this.query<{ level: number; idx: number; hashes: Buffer; summary: Buffer | null }>(
-      `SELECT t.level, t.idx, t.hashes, ${summary} AS summary FROM unnest($2::smallint[], $3::bigint[]) AS r(level, idx) JOIN tiles t ON t.project_pk = $1 AND t.level = r.level AND t.idx = r.idx`,
+      `SELECT t.level, t.idx, t.hashes, ${withSummaries ? 't.summary' : 'NULL'} AS summary FROM unnest($2::smallint[], $3::bigint[]) AS r(level, idx) JOIN tiles t ON t.project_pk = $1 AND t.level = r.level AND t.idx = r.idx`,
       [await this.pk(projectId), tiles.map((t) => t.level), tiles.map((t) => t.index)],
     );
     const byKey = new Map(rows.map((row) => [`${row.level}/${row.idx}`, { hashes: row.hashes, summary: row.summary ?? undefined }]));
