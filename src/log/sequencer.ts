@@ -20,11 +20,22 @@ export const DEFAULT_BATCH_MAX_EVENTS = 8192;
 /** How many logs' tree edges stay in memory; others reload from their tiles on next use. */
 export const DEFAULT_EDGE_CACHE_SIZE = 4096;
 /**
- * How often a batch whose append was refused for a race is planned again before giving up: an
- * id another node stored between this node's lookup and its append (a client retrying through
- * another node), or a log another sequencer moved (only when the lock was lost). Both are rare.
+ * How often a batch is planned again before giving up. Once at most because it did not look
+ * its ids up (LOOKUP_BATCHES_AFTER_DUPLICATE): the append was refused for a stored id, or a
+ * request conflicted with an id (the batch planned again looks up every log). Otherwise for a
+ * race, which is rare: an id another node stored between this node's lookup and its append (a
+ * client retrying through another node), or a log another sequencer moved (only when the lock
+ * was lost).
  */
-const MAX_SIZE_MISMATCH_RETRIES = 3;
+const MAX_REPLANS = 4;
+/**
+ * On a store whose append finds stored ids itself (StoreCapabilities.appendFindsStoredIds), how
+ * many batches of a log, counted from the last one in which a lookup found a stored id, look
+ * their ids up first. A stored id the append finds costs that append, refused and planned again
+ * with a lookup; clients that retry tend to send many known ids in a row, so the lookup stays on
+ * for a while once one is seen.
+ */
+export const LOOKUP_BATCHES_AFTER_DUPLICATE = 64;
 
 /** The entries found stored for a batch's event ids, by log and id. */
 type StoredByProject = Map<string, Map<string, StoredEntry>>;
@@ -78,6 +89,8 @@ export class Sequencer {
   private queuedEvents = 0;
   /** Tree edges by project. Read by commitLocked() and replaced by commitBatch(), one batch at a time. */
   private readonly edges = new Map<string, TreeEdge>();
+  /** Logs in which a lookup found a stored id lately, with how many more of their batches look ids up first. */
+  private readonly lookupsLeft = new Map<string, number>();
   /** The promise of the running drain loop, if one is running. */
   private running: Promise<void> | undefined;
   private closed = false;
@@ -159,20 +172,21 @@ export class Sequencer {
   /**
    * Holds the store's lock of every log in the batch (store.ts `lockLogs`) while the batch is
    * planned and committed, so that no other node appends to those logs in between; the append
-   * ends it. A batch whose append lost a race (MAX_SIZE_MISMATCH_RETRIES) is planned again
-   * under a new lock, with its ids looked up again. Crash-wise the lock is nothing: the
-   * database drops it with this process's session.
+   * ends it. A batch whose append lost a race, or that did not look its ids up and needed to
+   * (MAX_REPLANS), is planned again under a new lock, with its ids looked up. Crash-wise the
+   * lock is nothing: the database drops it with this process's session.
    */
   private async commitLocked(batch: PendingRequest[], attempt = 0): Promise<void> {
     const idsByProject = eventIdsByProject(batch);
     const projects = [...idsByProject.keys()];
+    const unchecked = this.uncheckedLogs(projects, attempt);
     let stored: StoredByProject;
     let lock: LogLock;
     let retry: PendingRequest[] | undefined;
     try {
       // Step 2 (see commitBatch), before the lock: while this node looks its ids up, another node
       // may be committing to these logs, instead of waiting for this lookup too.
-      stored = await this.lookUp(idsByProject);
+      stored = await this.lookUp(idsByProject, unchecked);
       lock = await this.store.lockLogs(projects, this.knownSizes(projects));
     } catch (error) {
       this.fail(batch, projects, error);
@@ -190,22 +204,62 @@ export class Sequencer {
         // be round trips inside the lock. Both only read: if we crash here, nothing was
         // written and nothing acknowledged.
         let found: StoredByProject;
-        [edges, found] = await Promise.all([this.edgesOf(projects, lock), this.lookUp(eventIdsByProject(more))]);
+        [edges, found] = await Promise.all([this.edgesOf(projects, lock), this.lookUp(eventIdsByProject(more), unchecked)]);
         for (const [p, entries] of found) for (const [id, entry] of entries) stored.get(p)!.set(id, entry);
       } catch (error) {
         this.fail([...batch, ...more], projects, error);
         return;
       }
-      retry = await this.commitBatch([...batch, ...more], edges, stored, lock, attempt);
+      retry = await this.commitBatch([...batch, ...more], edges, stored, unchecked, lock, attempt);
     } finally {
       await lock.release();
     }
     if (retry) await this.commitLocked(retry, attempt + 1);
   }
 
-  /** Every event id of a batch looked up in the store, in one query per log. */
-  private async lookUp(idsByProject: Map<string, string[]>): Promise<StoredByProject> {
-    return new Map(await Promise.all([...idsByProject].map(async ([p, ids]) => [p, await this.store.findByEventIds(p, ids)] as const)));
+  /**
+   * The logs of a batch whose ids are not looked up before the append. Only on a store whose
+   * append finds stored ids itself, and not for the logs in which a lookup found one lately, nor
+   * in a batch planned again (`attempt` > 0): it looks up every log, so that stored ids in
+   * several logs cost one refused append, not one each.
+   */
+  private uncheckedLogs(projects: readonly string[], attempt: number): ReadonlySet<string> {
+    if (!this.store.capabilities.appendFindsStoredIds || attempt > 0) return new Set();
+    return new Set(projects.filter((p) => !this.lookupsLeft.has(p)));
+  }
+
+  /**
+   * Every event id of a batch looked up in the store, in one query per log, but for the logs
+   * `unchecked`: they get no entries, and a stored id among theirs is refused by the append (or
+   * shows as a conflict in commitBatch), which sends the batch back to be planned again.
+   */
+  private async lookUp(idsByProject: Map<string, string[]>, unchecked: ReadonlySet<string>): Promise<StoredByProject> {
+    return new Map(
+      await Promise.all(
+        [...idsByProject].map(async ([p, ids]) => {
+          if (unchecked.has(p)) return [p, new Map<string, StoredEntry>()] as const;
+          const found = await this.store.findByEventIds(p, ids);
+          if (found.size > 0) this.keepLookingUp(p);
+          return [p, found] as const;
+        }),
+      ),
+    );
+  }
+
+  /** A lookup found a stored id in the log: its next batches look their ids up first (where they would not). */
+  private keepLookingUp(projectId: string): void {
+    if (!this.store.capabilities.appendFindsStoredIds) return;
+    this.lookupsLeft.delete(projectId);
+    this.lookupsLeft.set(projectId, LOOKUP_BATCHES_AFTER_DUPLICATE);
+    if (this.lookupsLeft.size > this.edgeCacheSize) this.lookupsLeft.delete(this.lookupsLeft.keys().next().value!);
+  }
+
+  /** One more of the log's batches is committed. */
+  private countDownLookups(projectId: string): void {
+    const left = this.lookupsLeft.get(projectId);
+    if (left === undefined) return;
+    if (left <= 1) this.lookupsLeft.delete(projectId);
+    else this.lookupsLeft.set(projectId, left - 1);
   }
 
   /**
@@ -213,14 +267,16 @@ export class Sequencer {
    * `edges` of its logs (step 1) and the entries `stored` for its ids (step 2). Those steps only
    * read; nothing is written before step 5, so if we crash before it, the queued requests were
    * never acknowledged. Ids another sequencer stores after the lookup (a client retrying through
-   * another node) are refused by the store in step 5 (DuplicateEventIdError), and the batch is
-   * returned to be planned again with a fresh lookup. Every other request is either resolved
+   * another node), and stored ids that were not looked up (lookUp), are refused by the store in
+   * step 5 (DuplicateEventIdError), and the batch is returned to be planned again with a fresh
+   * lookup. Every other request is either resolved
    * with receipts after the store commit is durable, or rejected with nothing of it appended.
    */
   private async commitBatch(
     batch: PendingRequest[],
     edges: ReadonlyMap<string, TreeEdge>,
     stored: StoredByProject,
+    unchecked: ReadonlySet<string>,
     lock: LogLock,
     attempt: number,
   ): Promise<PendingRequest[] | undefined> {
@@ -228,17 +284,23 @@ export class Sequencer {
     // duplicates reuse the original receipt; the rest take the next indexes of their log.
     const plans = new Map<string, { fromSize: number; events: PreparedEvent[] }>();
     const accepted: Array<{ request: PendingRequest; slots: Array<Slot> }> = [];
+    const conflicting: Array<{ request: PendingRequest; error: Error }> = [];
     const pendingById = new Map<string, { projectId: string; event: PreparedEvent; slot: Slot }>();
     for (const request of batch) {
       const plan = plans.get(request.projectId) ?? { fromSize: edges.get(request.projectId)!.size, events: [] };
       const slots = this.planRequest(request, plan, stored.get(request.projectId)!, pendingById);
       if (slots instanceof Error) {
-        request.reject(slots);
+        conflicting.push({ request, error: slots });
         continue;
       }
       plans.set(request.projectId, plan);
       accepted.push({ request, slots });
     }
+    // A conflict between two events of this batch, in a log whose ids were not looked up, may
+    // be a conflict with a stored event instead: that one's id would then take the stored
+    // receipt, and the other be refused with the stored index. Plan again with the lookup.
+    if (attempt < MAX_REPLANS && conflicting.some(({ request }) => unchecked.has(request.projectId))) return batch;
+    for (const { request, error } of conflicting) request.reject(error);
 
     // Step 4: extend each tree edge in memory; the old edges stay until the commit succeeds.
     const appends: LogAppend[] = [];
@@ -258,18 +320,21 @@ export class Sequencer {
     // Step 5: the durable step. One transaction holds every log's entries, tiles and new size.
     // If we crash before it commits, nothing was acknowledged and nothing is stored. If we crash
     // after it commits but before step 6, the events are stored but unacknowledged; a client
-    // that retries with the same event id gets the original receipt from step 2.
+    // that retries with the same event id gets the original receipt (from step 2, or from the
+    // append's refusal and the lookup of the batch planned again).
     if (appends.length > 0) {
       try {
         await this.options.hooks?.beforeCommit?.(appends);
         await lock.append(appends);
         await this.options.hooks?.afterCommit?.(appends);
       } catch (error) {
-        if ((error instanceof TreeSizeMismatchError || error instanceof DuplicateEventIdError) && attempt < MAX_SIZE_MISMATCH_RETRIES) {
-          // Another sequencer appended first (possible only across processes), or stored one of
-          // these ids: nothing was written, so reload that log's edge, look the ids up again (a
-          // stored id now becomes a duplicate receipt) and plan the same batch again.
-          this.edges.delete(error.projectId);
+        if ((error instanceof TreeSizeMismatchError || error instanceof DuplicateEventIdError) && attempt < MAX_REPLANS) {
+          // Another sequencer appended first (possible only across processes), or one of these
+          // ids is stored (by another node since the lookup, or not looked up): nothing was
+          // written, so reload that log's edge, look the ids up again (a stored id now becomes
+          // a duplicate receipt) and plan the same batch again.
+          // (A stored id leaves the log where it was planned: its edge stays good.)
+          if (error instanceof TreeSizeMismatchError) this.edges.delete(error.projectId);
           return accepted.map((a) => a.request);
         }
         // The commit may or may not have been applied: forget the edges so the next batch
@@ -285,6 +350,7 @@ export class Sequencer {
 
     // Step 6: the commit is durable; publish the new edges, then resolve every receipt.
     for (const [projectId, edge] of nextEdges) this.rememberEdge(projectId, edge);
+    for (const projectId of plans.keys()) this.countDownLookups(projectId);
     for (const { request, slots } of accepted) request.resolve(slots.map((slot) => slot.receipt!));
     for (const append of appends) this.options.onCommitted?.(append.projectId, append.fromSize + append.entries.length);
   }

@@ -226,6 +226,14 @@ export interface StoreCapabilities {
    * so the search indexer paces it instead (query/search-pacing.ts).
    */
   readonly searchWritesInServer: boolean;
+  /**
+   * `append` finds an event id already stored as it writes (a unique index it probes anyway),
+   * where looking ids up first costs a round trip and a second probe of that index. A sequencer
+   * may then leave the lookup out while a log shows no duplicates, and look up only after the
+   * append refused one (sequencer.ts). False where `append` looks ids up itself (SQLite, for
+   * ids the sequencer's lookup did not find absent): the lookup first costs nothing extra there.
+   */
+  readonly appendFindsStoredIds: boolean;
 }
 
 /** Held by `lockLogs` until it appends or is released. */
@@ -388,9 +396,9 @@ export interface Store {
    * Makes the caller the one sequencer of these logs until it appends through the lock or
    * releases it: any other holder, in this process or another, waits. The sequencer takes it
    * before it reads a log's size and plans, and appends through it (`LogLock.append`), so that
-   * what it planned is still true when it commits. (It looks event ids up before taking it: an
-   * id another sequencer stores in between is refused by `append`, and the batch is planned
-   * again.) On engines without `concurrentWriters` the store is already this process's alone
+   * what it planned is still true when it commits. (It looks event ids up before taking it,
+   * where it does (`appendFindsStoredIds`): an id another sequencer stores in between, or one
+   * not looked up, is refused by `append`, and the batch is planned again.) On engines without `concurrentWriters` the store is already this process's alone
    * and the lock is free.
    *
    * The lock is for liveness, not safety: a lock can be lost (its database session dies, or a

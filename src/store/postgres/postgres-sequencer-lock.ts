@@ -5,7 +5,7 @@
  *
  *  - The sequencer lock (`PgSequencerLock`, liveness): a transaction-scoped advisory lock per
  *    log, taken on a session of its own before the sequencer reads the log's size and plans
- *    (it looks event ids up just before), and released by its append's own commit. A second
+ *    (after its id lookup, if any), and released by its append's own commit. A second
  *    node waits for it instead of planning against a size that is about to change, so
  *    contention costs a wait, not a retry. It is a lease: the session is killed by PostgreSQL
  *    once it has sat idle in its transaction for the lease time (postgres-config.ts), so a

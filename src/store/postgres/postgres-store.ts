@@ -70,7 +70,7 @@ function conflictingPk(error: unknown): number | undefined {
 }
 
 export class PgStore implements Store {
-  readonly capabilities: StoreCapabilities = { engine: 'postgres', concurrentWriters: true, searchWritesInServer: true };
+  readonly capabilities: StoreCapabilities = { engine: 'postgres', concurrentWriters: true, searchWritesInServer: true, appendFindsStoredIds: true };
 
   /** Project id -> pk. Projects are never renumbered or deleted, so entries never go stale. */
   private readonly pks = new Map<string, number>();

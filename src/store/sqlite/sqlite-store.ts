@@ -75,7 +75,7 @@ function idHash(eventId: string): number {
 
 
 export class SqliteStore implements Store {
-  readonly capabilities: StoreCapabilities = { engine: 'sqlite', concurrentWriters: false, searchWritesInServer: false };
+  readonly capabilities: StoreCapabilities = { engine: 'sqlite', concurrentWriters: false, searchWritesInServer: false, appendFindsStoredIds: false };
 
   private readonly main: Database.Database;
   private readonly index: Database.Database | undefined;
