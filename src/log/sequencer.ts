@@ -20,12 +20,12 @@ export const DEFAULT_BATCH_MAX_EVENTS = 8192;
 /** How many logs' tree edges stay in memory; others reload from their tiles on next use. */
 export const DEFAULT_EDGE_CACHE_SIZE = 4096;
 /**
- * How often a batch is planned again before giving up. Once at most because it did not look
- * its ids up (LOOKUP_BATCHES_AFTER_DUPLICATE): the append was refused for a stored id, or a
- * request conflicted with an id (the batch planned again looks up every log). Otherwise for a
- * race, which is rare: an id another node stored between this node's lookup and its append (a
- * client retrying through another node), or a log another sequencer moved (only when the lock
- * was lost).
+ * How often a batch is planned again before giving up. Once at most because some of its logs
+ * were not looked up (uncheckedLogs): the append was refused for a stored id, or two events of
+ * such a log conflicted (the batch planned again looks up every log). Otherwise for a race,
+ * which is rare: an id another node stored between this node's lookup and its append (a client
+ * retrying through another node), or a log another sequencer moved (only when the lock was
+ * lost).
  */
 const MAX_REPLANS = 4;
 /**
@@ -89,7 +89,7 @@ export class Sequencer {
   private queuedEvents = 0;
   /** Tree edges by project. Read by commitLocked() and replaced by commitBatch(), one batch at a time. */
   private readonly edges = new Map<string, TreeEdge>();
-  /** Logs in which a lookup found a stored id lately, with how many more of their batches look ids up first. */
+  /** Logs in which a lookup found a stored id lately, and how many more of their batches look up first. */
   private readonly lookupsLeft = new Map<string, number>();
   /** The promise of the running drain loop, if one is running. */
   private running: Promise<void> | undefined;
@@ -246,7 +246,7 @@ export class Sequencer {
     );
   }
 
-  /** A lookup found a stored id in the log: its next batches look their ids up first (where they would not). */
+  /** A lookup found a stored id in the log: its next batches look up first (where they would not). */
   private keepLookingUp(projectId: string): void {
     if (!this.store.capabilities.appendFindsStoredIds) return;
     this.lookupsLeft.delete(projectId);
@@ -269,7 +269,7 @@ export class Sequencer {
    * never acknowledged. Ids another sequencer stores after the lookup (a client retrying through
    * another node), and stored ids that were not looked up (lookUp), are refused by the store in
    * step 5 (DuplicateEventIdError), and the batch is returned to be planned again with a fresh
-   * lookup. Every other request is either resolved
+   * lookup; so is a batch with a conflict in a log not looked up (step 3). Every other request is either resolved
    * with receipts after the store commit is durable, or rejected with nothing of it appended.
    */
   private async commitBatch(

@@ -397,9 +397,9 @@ export interface Store {
    * releases it: any other holder, in this process or another, waits. The sequencer takes it
    * before it reads a log's size and plans, and appends through it (`LogLock.append`), so that
    * what it planned is still true when it commits. (It looks event ids up before taking it,
-   * where it does (`appendFindsStoredIds`): an id another sequencer stores in between, or one
-   * not looked up, is refused by `append`, and the batch is planned again.) On engines without `concurrentWriters` the store is already this process's alone
-   * and the lock is free.
+   * unless `appendFindsStoredIds` lets it skip them: an id another sequencer stores in between,
+   * or one not looked up, is refused by `append`, and the batch is planned again.) On engines
+   * without `concurrentWriters` the store is already this process's alone and the lock is free.
    *
    * The lock is for liveness, not safety: a lock can be lost (its database session dies, or a
    * holder stalls past the engine's lease), so `append` MUST still refuse a stale `fromSize`

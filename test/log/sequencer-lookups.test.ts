@@ -138,6 +138,36 @@ for (const engine of ENGINES) {
       assert.deepEqual(counts, { lookups: appendFinds ? 1 : 2, refused: 0 }, 'planned again with a lookup, before any append');
     });
 
+    it('an id new to the log, sent with two contents in one batch: the first appended, the second refused', async (t) => {
+      const { store, counts, sequencer, projects: [p] } = await setUp(t, engine, 1);
+      const [first, second] = await Promise.allSettled([
+        sequencer.submit(p!, events(p!, [{ eventId: 'x', actor: 'alice' }])),
+        sequencer.submit(p!, events(p!, [{ eventId: 'x', actor: 'mallory' }])),
+      ]);
+      assert.deepEqual((first as PromiseFulfilledResult<Receipt[]>).value.map((r) => [r.index, r.duplicate]), [[0, false]]);
+      assert.equal((second as PromiseRejectedResult).reason.code, 'VT_ERR_EVENT_ID_CONFLICT');
+      assert.match((second as PromiseRejectedResult).reason.message, /pending/);
+      assert.equal(await store.treeSize(p!), 1);
+      // On PostgreSQL planned again with the lookup (which finds nothing) before the one append.
+      assert.deepEqual(counts, { lookups: 1, refused: 0 });
+    });
+
+    it('a conflict in a log that was looked up does not make the batch planned again', async (t) => {
+      const { counts, sequencer, projects: [p, q] } = await setUp(t, engine, 2);
+      await sequencer.submit(p!, events(p!, [{ eventId: 'e0' }]));
+      await sequencer.submit(p!, events(p!, [{ eventId: 'e0' }])); // p now looks up first (on PostgreSQL)
+      const before = { ...counts };
+      const settled = await Promise.allSettled([
+        sequencer.submit(p!, events(p!, [{ eventId: 'y', actor: 'alice' }])),
+        sequencer.submit(p!, events(p!, [{ eventId: 'y', actor: 'mallory' }])),
+        sequencer.submit(q!, events(q!, [{ eventId: 'z' }])),
+      ]);
+      assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+      // One lookup, p's; q is not looked up on PostgreSQL, and nothing is planned twice.
+      assert.equal(counts.lookups - before.lookups, appendFinds ? 1 : 2);
+      assert.equal(counts.refused, before.refused);
+    });
+
     it('a stored id with other content is refused by the stored index, alone or twice in a request', async (t) => {
       const { store, counts, sequencer, projects: [p, q] } = await setUp(t, engine, 2);
       for (const log of [p!, q!]) await sequencer.submit(log, events(log, [{ eventId: 'e0', actor: 'alice' }]));
