@@ -269,8 +269,9 @@ export class Sequencer {
    * never acknowledged. Ids another sequencer stores after the lookup (a client retrying through
    * another node), and stored ids that were not looked up (lookUp), are refused by the store in
    * step 5 (DuplicateEventIdError), and the batch is returned to be planned again with a fresh
-   * lookup; so is a batch with a conflict in a log not looked up (step 3). Every other request is either resolved
-   * with receipts after the store commit is durable, or rejected with nothing of it appended.
+   * lookup; so is a batch with a conflict in a log not looked up (step 3). Every other request
+   * is either resolved with receipts after the store commit is durable, or rejected with
+   * nothing of it appended.
    */
   private async commitBatch(
     batch: PendingRequest[],
