@@ -4,9 +4,9 @@
  * signs size n after size m, it:
  *   1. folds the stored tiles at size m and requires the root it signed at m;
  *   2. has the store hash the stored bytes of the entries [m, n) (store.ts hashEntries: a leaf
- *      hash is never taken from a cache), requires them to be the stored leaf hashes, extends
- *      the tree of size m with them (requiring the stored summary of each tile that fills up,
- *      if it has one, to be the one they make), and
+ *      hash is never taken from a cache), extends the tree of size m with them, and requires
+ *      every stored tile that changed to hold what they make, with its summary if it has one
+ *      (tile-check.ts, the check fsck makes: roots never read a summary, proofs do), and
  *   3. requires that root to equal the root of the stored tiles at size n, so the tiles it
  *      serves agree with the entries it signed.
  * A failure of any of these is fatal for that log: it stops being signed and the error names
@@ -29,11 +29,10 @@
 import { isoTime, systemClock, type Clock } from '../core/clock.ts';
 import { FatalError } from '../core/errors.ts';
 import { Lease, leaseHolder } from '../store/lease.ts';
-import type { CheckpointRecord, Store, TileWrite } from '../store/store.ts';
+import type { CheckpointRecord, Store } from '../store/store.ts';
 import { formatCheckpoint } from './checkpoint.ts';
-import { HASH_SIZE } from './hashing.ts';
 import { openNote, signNote, type NoteSigner } from './signed-note.ts';
-import { TILE_WIDTH } from './tiles.ts';
+import { firstTileMismatch } from './tile-check.ts';
 import { TreeEdge } from './tree-edge.ts';
 import { TreeReader } from './tree-reader.ts';
 
@@ -250,7 +249,8 @@ export class Checkpointer {
       });
       if (hashes.length !== end - start) throw new FatalError(`project ${projectId}: entry ${start + hashes.length} is missing from the store`);
       const extended = edge.extend(hashes);
-      await this.checkStoredTiles(projectId, start, hashes, extended.tiles);
+      const bad = await firstTileMismatch(this.store, projectId, extended.tiles);
+      if (bad) throw new FatalError(`project ${projectId}: ${bad.problem}`);
       edge = extended.edge;
     }
 
@@ -263,32 +263,6 @@ export class Checkpointer {
     const checkpoint: CheckpointRecord = { projectId, treeSize: size, rootHash: root, note, createdAt: isoTime(this.clock.now()) };
     if (!(await this.store.putCheckpoint(checkpoint))) return this.store.latestCheckpoint(projectId);
     return checkpoint;
-  }
-
-  /**
-   * The stored level-0 tiles must hold `hashes`, the leaf hashes of the entries from `start`,
-   * and each tile that filled up with them (`tiles`, as TreeEdge.extend made them) the summary
-   * they make, if it was stored with one: roots never read a summary, proofs do, so a wrong one
-   * would otherwise pass every check. One read brings both: the level-0 tiles under the entries
-   * (which include those that filled up at level 0) and the ones that filled up above.
-   */
-  private async checkStoredTiles(projectId: string, start: number, hashes: readonly Buffer[], tiles: readonly TileWrite[]): Promise<void> {
-    const first = Math.floor(start / TILE_WIDTH);
-    const under = Array.from({ length: Math.floor((start + hashes.length - 1) / TILE_WIDTH) - first + 1 }, (_, i) => ({ level: 0, index: first + i }));
-    const above = tiles.filter((tile) => tile.level > 0 && tile.summary);
-    const stored = await this.store.readTilesWithSummaries(projectId, [...under, ...above]);
-    hashes.forEach((hash, i) => {
-      const tile = stored[Math.floor((start + i) / TILE_WIDTH) - first]?.hashes;
-      const at = ((start + i) % TILE_WIDTH) * HASH_SIZE;
-      if (!tile?.subarray(at, at + HASH_SIZE).equals(hash)) throw new FatalError(`project ${projectId}: entry ${start + i} does not match its stored leaf hash`);
-    });
-    for (const tile of tiles) {
-      if (!tile.summary) continue;
-      const summary = stored[tile.level === 0 ? tile.index - first : under.length + above.indexOf(tile)]?.summary;
-      if (summary && !summary.equals(tile.summary)) {
-        throw new FatalError(`project ${projectId}: the stored summary of tile ${tile.level}/${tile.index} disagrees with the stored entries`);
-      }
-    }
   }
 
   private release(projectId: string, outcome: CheckpointRecord | Error): void {

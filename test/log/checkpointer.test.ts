@@ -109,7 +109,7 @@ describe('checkpointer', () => {
       const changed = Buffer.from(tile!.summary!);
       changed[0]! ^= 1;
       await rewrite(changed);
-      await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && new RegExp(`stored summary of tile ${level}/0 disagrees`).test(error.message));
+      await assert.rejects(checkpointer.signLog(project.id), (error: unknown) => error instanceof FatalError && new RegExp(`stored summary of tile ${level}/0 is wrong`).test(error.message));
       assert.equal(await handle.store.latestCheckpoint(project.id), undefined);
       await rewrite(undefined); // as stored before summaries existed
       assert.equal((await checkpointer.signLog(project.id))!.treeSize, size);
