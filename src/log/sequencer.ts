@@ -10,6 +10,7 @@
  */
 import { FatalError, VT_ERR_EVENT_ID_CONFLICT, VT_ERR_SHUTTING_DOWN } from '../core/errors.ts';
 import { sameEventContent, parseEnvelope } from '../core/envelope.ts';
+import { LruMap } from '../core/lru-map.ts';
 import { DuplicateEventIdError, TreeSizeMismatchError, type LogAppend, type LogLock, type Store, type StoredEntry } from '../store/store.ts';
 import { leafHash } from './hashing.ts';
 import type { PreparedEvent } from './prepare.ts';
@@ -88,21 +89,25 @@ export class Sequencer {
   /** Events in `queue`, for pushback. Owned by the event loop, like `queue`. */
   private queuedEvents = 0;
   /** Tree edges by project. Read by commitLocked() and replaced by commitBatch(), one batch at a time. */
-  private readonly edges = new Map<string, TreeEdge>();
-  /** Logs in which a lookup found a stored id lately, and how many more of their batches look up first. */
-  private readonly lookupsLeft = new Map<string, number>();
+  private readonly edges: LruMap<string, TreeEdge>;
+  /**
+   * Logs in which a lookup found a stored id lately, and how many more of their batches look up
+   * first; as many logs at most as the edges.
+   */
+  private readonly lookupsLeft: LruMap<string, number>;
   /** The promise of the running drain loop, if one is running. */
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly batchMaxEvents: number;
-  private readonly edgeCacheSize: number;
 
   constructor(
     private readonly store: Store,
     private readonly options: SequencerOptions = {},
   ) {
     this.batchMaxEvents = options.batchMaxEvents ?? DEFAULT_BATCH_MAX_EVENTS;
-    this.edgeCacheSize = options.edgeCacheSize ?? DEFAULT_EDGE_CACHE_SIZE;
+    const edgeCacheSize = options.edgeCacheSize ?? DEFAULT_EDGE_CACHE_SIZE;
+    this.edges = new LruMap(edgeCacheSize);
+    this.lookupsLeft = new LruMap(edgeCacheSize);
   }
 
   /** Events queued and not yet committed. */
@@ -248,10 +253,7 @@ export class Sequencer {
 
   /** A lookup found a stored id in the log: its next batches look up first (where they would not). */
   private keepLookingUp(projectId: string): void {
-    if (!this.store.capabilities.appendFindsStoredIds) return;
-    this.lookupsLeft.delete(projectId);
-    this.lookupsLeft.set(projectId, LOOKUP_BATCHES_AFTER_DUPLICATE);
-    if (this.lookupsLeft.size > this.edgeCacheSize) this.lookupsLeft.delete(this.lookupsLeft.keys().next().value!);
+    if (this.store.capabilities.appendFindsStoredIds) this.lookupsLeft.set(projectId, LOOKUP_BATCHES_AFTER_DUPLICATE);
   }
 
   /** One more of the log's batches is committed. */
@@ -350,7 +352,7 @@ export class Sequencer {
     }
 
     // Step 6: the commit is durable; publish the new edges, then resolve every receipt.
-    for (const [projectId, edge] of nextEdges) this.rememberEdge(projectId, edge);
+    for (const [projectId, edge] of nextEdges) this.edges.set(projectId, edge);
     for (const projectId of plans.keys()) this.countDownLookups(projectId);
     for (const { request, slots } of accepted) request.resolve(slots.map((slot) => slot.receipt!));
     for (const append of appends) this.options.onCommitted?.(append.projectId, append.fromSize + append.entries.length);
@@ -432,12 +434,6 @@ export class Sequencer {
     } catch (error) {
       throw new FatalError(`couldn't load the tree of project ${projectId}`, { cause: error });
     }
-  }
-
-  private rememberEdge(projectId: string, edge: TreeEdge): void {
-    this.edges.delete(projectId);
-    this.edges.set(projectId, edge);
-    if (this.edges.size > this.edgeCacheSize) this.edges.delete(this.edges.keys().next().value!);
   }
 
   private fail(requests: PendingRequest[], projects: string[], error: unknown): void {

@@ -16,6 +16,7 @@
  */
 import { HASH_SIZE, nodeHash, EMPTY_ROOT } from './hashing.ts';
 import { consistencyRanges, foldRange, inclusionRanges, rangeSubtrees, type Range, type Subtree } from './merkle.ts';
+import { LruMap } from '../core/lru-map.ts';
 import { nodeFromSummary, SUMMARY_BYTES } from './tile-summary.ts';
 import { locateSubtree, TILE_WIDTH, tileWidthAt } from './tiles.ts';
 import type { Store, TileRef } from '../store/store.ts';
@@ -67,16 +68,15 @@ class LoadedTile {
 }
 
 export class TreeReader {
-  /**
-   * Tiles by `${projectId}/${level}/${index}`, each as wide as when it was last read; Map order
-   * gives least-recently-used first.
-   */
-  private readonly cache = new Map<string, LoadedTile>();
+  /** Tiles by `${projectId}/${level}/${index}`, each as wide as when it was last read. */
+  private readonly cache: LruMap<string, LoadedTile>;
 
   constructor(
     private readonly store: Store,
-    private readonly cacheSize = DEFAULT_TILE_CACHE_SIZE,
-  ) {}
+    cacheSize = DEFAULT_TILE_CACHE_SIZE,
+  ) {
+    this.cache = new LruMap(cacheSize);
+  }
 
   /** MTH of the first `size` leaves. */
   async root(projectId: string, size: number): Promise<Buffer> {
@@ -114,18 +114,19 @@ export class TreeReader {
   /** Fetches every tile the subtrees need, then returns a lookup of their hashes. */
   private async subtreeHashes(projectId: string, size: number, subtrees: readonly Subtree[]): Promise<(s: Subtree) => Buffer> {
     const tiles = new Map<string, LoadedTile>();
-    const missing: TileRef[] = [];
+    const missing = new Map<string, TileRef>();
     for (const subtree of subtrees) {
       const { tile } = locateSubtree(subtree);
       const key = `${tile.level}/${tile.index}`;
-      if (tiles.has(key) || missing.some((t) => t.level === tile.level && t.index === tile.index)) continue;
+      if (tiles.has(key) || missing.has(key)) continue;
       const cached = this.cached(projectId, key, tileWidthAt(tile.level, tile.index, size));
       if (cached) tiles.set(key, cached);
-      else missing.push(tile);
+      else missing.set(key, tile);
     }
-    if (missing.length > 0) {
-      const read = await this.store.readTilesWithSummaries(projectId, missing);
-      missing.forEach((tile, i) => {
+    if (missing.size > 0) {
+      const refs = [...missing.values()];
+      const read = await this.store.readTilesWithSummaries(projectId, refs);
+      refs.forEach((tile, i) => {
         const bytes = read[i]?.hashes;
         const width = tileWidthAt(tile.level, tile.index, size);
         if (!bytes || bytes.length < width * HASH_SIZE) {
@@ -148,8 +149,7 @@ export class TreeReader {
     const full = `${projectId}/${key}`;
     const tile = this.cache.get(full);
     if (!tile || tile.width < width) return undefined;
-    this.cache.delete(full);
-    this.cache.set(full, tile);
+    this.cache.set(full, tile); // a use: it is now the most recent
     return tile;
   }
 
@@ -158,9 +158,6 @@ export class TreeReader {
    * reads that overlapped (a narrower copy then costs a read again, never a wrong node).
    */
   private remember(projectId: string, key: string, tile: LoadedTile): void {
-    const full = `${projectId}/${key}`;
-    this.cache.delete(full);
-    this.cache.set(full, tile);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(`${projectId}/${key}`, tile);
   }
 }

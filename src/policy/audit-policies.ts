@@ -12,6 +12,7 @@
  * policy with an older one.
  */
 import { systemClock, type Clock } from '../core/clock.ts';
+import { LruMap } from '../core/lru-map.ts';
 import type { AuditConfig } from './audit-config.ts';
 import { compileAuditPolicy, type CompiledAuditPolicy } from './audit-policy.ts';
 
@@ -42,11 +43,10 @@ interface Entry {
 
 export class AuditPolicies {
   /** Per project; owned by the event loop (no awaits between a read and its write). */
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LruMap<string, Entry>;
   /** Reads in flight, so that a burst of requests at expiry makes one read. */
   private readonly loading = new Map<string, Promise<CompiledAuditPolicy>>();
   private readonly refreshMs: number;
-  private readonly cacheSize: number;
   private readonly clock: Clock;
   /** How many times a filter was compiled; tests check it is once per configuration version. */
   compilations = 0;
@@ -58,7 +58,7 @@ export class AuditPolicies {
     options: AuditPoliciesOptions = {},
   ) {
     this.refreshMs = options.refreshMs ?? DEFAULT_POLICY_REFRESH_MS;
-    this.cacheSize = options.cacheSize ?? DEFAULT_POLICY_CACHE_SIZE;
+    this.entries = new LruMap(options.cacheSize ?? DEFAULT_POLICY_CACHE_SIZE);
     this.clock = options.clock ?? systemClock;
   }
 
@@ -94,9 +94,7 @@ export class AuditPolicies {
     const policy = compileAuditPolicy(stored.config, stored.version);
     if (stored.config?.auditFilter) this.compilations++;
     if (policy.warning) this.onWarning?.(projectId, policy.warning);
-    this.entries.delete(projectId);
     this.entries.set(projectId, { policy, checkedAt });
-    if (this.entries.size > this.cacheSize) this.entries.delete(this.entries.keys().next().value!);
     return policy;
   }
 }
